@@ -1,0 +1,1 @@
+//! hostplane-query: ZStack's query language. (Being written; see the crate's README.)

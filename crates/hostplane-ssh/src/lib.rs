@@ -1,0 +1,1 @@
+//! hostplane-ssh: the SSH host connector. (Being written.)

@@ -1,0 +1,12 @@
+//! Test fixtures built from real parts, shared by every crate's integration tests.
+//!
+//! - [`sshd`]: OpenSSH `sshd` test hosts, each on its own 127.0.0.x address, with their own host
+//!   keys, a test user with a password, and optionally their own facts (mount namespaces).
+//! - [`pg`]: the PostgreSQL server the suites run against.
+//! - [`server`]: a `hostplane serve` process on a free port, with its own data directory.
+//!
+//! Nothing here is a mock: a test that passes here talks to the same programs a user runs.
+
+pub mod sshd;
+pub mod pg;
+pub mod server;
