@@ -1,1 +1,39 @@
-//! hostplane-ssh: the SSH host connector. (Being written.)
+//! hostplane-ssh: the SSH host connector. Agentless: it logs in to a KVM host over SSH, pins the
+//! host key, collects facts and hardware statuses with one script in one exec, pings over the open
+//! session, and manages ZStack's takeover flag.
+//!
+//! This crate knows nothing of HTTP, the store or ZStack's wire format; the server maps
+//! [`Facts`] to inventories and [`SshError`] to failed steps (with [`SshError::hint`]). It never
+//! logs or returns a password or private key, and every network wait is bounded by
+//! [`ConnectOptions`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), hostplane_ssh::SshError> {
+//! use hostplane_ssh::{ConnectOptions, Credential, Session};
+//! let opts = ConnectOptions::default();
+//! let s = Session::connect("10.0.0.5", 22, "root", &Credential::Password("pw".into()), &opts).await?;
+//! let pin = s.host_key_fingerprint().to_string(); // store it; pass it as expected_host_key next time
+//! let facts = s.collect_facts().await?;
+//! s.ping().await?;
+//! s.write_takeover_flag("/var/run/zstack/takeOver", "host-uuid").await?;
+//! s.close().await;
+//! # let _ = (pin, facts); Ok(()) }
+//! ```
+//!
+//! Modules: [`connect`] (port wait, handshake, pin, auth), [`exec`] (one bounded command),
+//! [`facts`] (the fact script and its parser), [`hw`] (hardware status rules), [`takeover`]
+//! (the takeover flag), [`error`].
+
+pub mod connect;
+pub mod error;
+pub mod exec;
+pub mod facts;
+pub mod hw;
+pub mod takeover;
+
+pub use connect::{fetch_host_key, ConnectOptions, Credential, Session};
+pub use error::SshError;
+pub use exec::{sh_quote, ExecOutput};
+pub use facts::{parse_facts, Facts, FACT_SCRIPT, FACT_SCRIPT_MARKER};
+pub use hw::{HwCheck, HwStatus, HwStatuses};
+pub use takeover::TakeoverFlag;

@@ -7,6 +7,6 @@
 //!
 //! Nothing here is a mock: a test that passes here talks to the same programs a user runs.
 
-pub mod sshd;
 pub mod pg;
 pub mod server;
+pub mod sshd;

@@ -1,0 +1,151 @@
+//! The one error type of the connector, [`SshError`], and the hint an operator gets for each variant.
+//!
+//! Every variant carries what an operator needs to act (host, port, user, the two fingerprints, the
+//! tail of a helper's stderr). This module must never hold a password, a private key or a
+//! passphrase: nothing that reaches an `SshError` is derived from a [`crate::Credential`] except the
+//! user name, and [`SshError::BadKey`] describes *why* a key could not be read, never its text.
+//!
+//! `Display` texts are complete sentences without a source chain (code-style practice 5); the caller
+//! logs the error once, at the boundary that handles it.
+
+use std::time::Duration;
+
+/// Why talking to a host over SSH failed. The server maps each variant to a failed step with
+/// [`SshError::hint`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SshError {
+    /// Nothing accepted a TCP connection on `host:port` within `waited` (ZStack
+    /// `kvm.testSshPortOpenTimeout`), or the name did not resolve.
+    #[error("the ssh port {port} of host {host} is not open after {} seconds", waited.as_secs())]
+    PortClosed {
+        host: String,
+        port: u16,
+        waited: Duration,
+    },
+
+    /// A bounded stage took too long: `"handshake"`, `"authentication"`, `"command"`, `"ping"`.
+    #[error("ssh {stage} timed out")]
+    Timeout { stage: &'static str },
+
+    /// The server rejected the credentials for `username` (or allows no method we can use with
+    /// them, e.g. `PasswordAuthentication no` with a password).
+    #[error("the host rejected the ssh credentials of user {username}")]
+    AuthFailed { username: String },
+
+    /// The host presented a key whose fingerprint is not the pinned one. No authentication was
+    /// attempted, so no credential was sent to the impostor.
+    #[error("the host key changed: expected {expected}, the host presented {actual}")]
+    HostKeyMismatch { expected: String, actual: String },
+
+    /// Handshake, key exchange or channel failure, or the connection dropped.
+    #[error("ssh protocol error: {0}")]
+    Protocol(String),
+
+    /// The supplied private key cannot be used. The text says why, never what the key is.
+    #[error("the private key cannot be used: {0}")]
+    BadKey(String),
+
+    /// A helper command ran but failed (writing the takeover flag, collecting facts, ...).
+    #[error("{cmd_name} failed (exit status {}): {stderr_tail}", fmt_status(*exit_status))]
+    Command {
+        cmd_name: &'static str,
+        exit_status: Option<u32>,
+        stderr_tail: String,
+    },
+}
+
+fn fmt_status(s: Option<u32>) -> String {
+    match s {
+        Some(s) => s.to_string(),
+        None => "none".to_string(),
+    }
+}
+
+impl SshError {
+    /// What an operator should check or do, in one sentence, for each variant.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            SshError::PortClosed { .. } => {
+                "check that the management IP is right, the host is up, sshd is running and the ssh port is not blocked by a firewall"
+            }
+            SshError::Timeout { stage: "handshake" } => {
+                "something accepts TCP on the ssh port but does not complete an SSH handshake; check that it is sshd and that the host is not overloaded"
+            }
+            SshError::Timeout { stage: "authentication" } => {
+                "sshd did not answer the login in time; check the host's load, PAM and DNS settings (UseDNS) on the host"
+            }
+            SshError::Timeout { .. } => {
+                "the host did not finish the command in time; check the host's load and that the filesystems it reads are not hung"
+            }
+            SshError::AuthFailed { .. } => {
+                "check the username and password or key; also check that sshd allows this login method (PasswordAuthentication, PermitRootLogin, AllowUsers)"
+            }
+            SshError::HostKeyMismatch { .. } => {
+                "the host's SSH key is not the one recorded when it was added: if the host was reinstalled or its key regenerated, re-pin the new fingerprint; otherwise another machine may be answering on this IP"
+            }
+            SshError::Protocol(_) => {
+                "the SSH connection failed or dropped; check that sshd on the host is healthy and supports modern algorithms (ed25519/ecdsa/rsa-sha2, curve25519)"
+            }
+            SshError::BadKey(_) => {
+                "supply an unencrypted (or correctly passphrased) private key in OpenSSH or PEM format"
+            }
+            SshError::Command { .. } => {
+                "a command run on the host failed; its stderr is shown; check the login user's permissions (some steps need root)"
+            }
+        }
+    }
+}
+
+/// The last `max` bytes of `s`, cut on a char boundary, trimmed.
+pub(crate) fn tail(s: &str, max: usize) -> String {
+    let s = s.trim_end();
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut start = s.len() - max;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    s[start..].trim_start().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_cuts_on_char_boundary() {
+        assert_eq!(tail("abc\n", 10), "abc");
+        assert_eq!(tail("0123456789", 3), "789");
+        assert_eq!(tail("ééé", 3), "é");
+    }
+
+    #[test]
+    fn display_and_hint() {
+        let e = SshError::PortClosed {
+            host: "10.0.0.1".into(),
+            port: 22,
+            waited: Duration::from_secs(300),
+        };
+        assert_eq!(
+            e.to_string(),
+            "the ssh port 22 of host 10.0.0.1 is not open after 300 seconds"
+        );
+        assert!(e.hint().contains("firewall"));
+        let e = SshError::Command {
+            cmd_name: "write takeover flag",
+            exit_status: Some(1),
+            stderr_tail: "no write access".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "write takeover flag failed (exit status 1): no write access"
+        );
+        assert!(SshError::Timeout { stage: "handshake" }
+            .hint()
+            .contains("handshake"));
+        assert!(SshError::Timeout { stage: "command" }
+            .hint()
+            .contains("in time"));
+    }
+}

@@ -1,0 +1,150 @@
+//! KVM hosts: the heart of hostplane.
+//!
+//! - [`add`]: AddKVMHost — validation, the `Connecting` row, the first connect, rollback.
+//! - [`connect`]: the connect flow shared by add, ReconnectHost and automatic reconnects;
+//!   single-flight per host; every failure names its step and a fix.
+//! - [`facts`]: what a connect learned, turned into inventory columns and system tags, and the
+//!   checks (virtualization, memory, architecture, OS) that decide whether a host may join.
+//! - [`state`]: the admin state machine (Enabled, Disabled, PreMaintenance, Maintenance) and
+//!   ChangeHostState.
+//! - [`update`]: UpdateHost and UpdateKVMHost.
+//! - [`delete`]: DeleteHost, Permissive and Enforcing.
+//! - [`tracker`]: pinging hosts, marking them Disconnected, reconnecting them, and taking all
+//!   hosts back under management when the server starts.
+//! - [`crypto`]: host credentials encrypted at rest.
+//!
+//! The SSH work itself is the `hostplane-ssh` crate's; this module decides what to do with it.
+//! Nothing here knows HTTP. A host password never appears in a log line or an error.
+
+pub mod add;
+pub mod connect;
+pub mod crypto;
+pub mod delete;
+pub mod facts;
+pub mod state;
+pub mod tracker;
+pub mod update;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::{BoxFuture, Shared};
+use tokio::sync::Notify;
+
+use crate::error::Error;
+use crate::store::hosts::HostRow;
+use hostplane_ssh::{ConnectOptions, Credential};
+
+use super::global_config::Configs;
+pub use crypto::{Crypto, Secret};
+
+/// Host statuses (the connection).
+pub const CONNECTING: &str = "Connecting";
+pub const CONNECTED: &str = "Connected";
+pub const DISCONNECTED: &str = "Disconnected";
+/// Host states (the admin's intent).
+pub const ENABLED: &str = "Enabled";
+pub const DISABLED: &str = "Disabled";
+pub const PRE_MAINTENANCE: &str = "PreMaintenance";
+pub const MAINTENANCE: &str = "Maintenance";
+
+pub fn in_maintenance(state: &str) -> bool {
+    state == MAINTENANCE || state == PRE_MAINTENANCE
+}
+
+/// The resource type hosts' tags are filed under.
+pub const HOST_VO: &str = "HostVO";
+
+type SharedConnect = Shared<BoxFuture<'static, Result<(), Error>>>;
+
+/// Runtime state of host management, owned by [`super::App`].
+pub struct Hosts {
+    pub crypto: Crypto,
+    /// Connects in flight, by host uuid: a second caller joins the first one's run.
+    inflight: Mutex<HashMap<String, SharedConnect>>,
+    /// One add at a time per management IP.
+    ip_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Bounds the adds connecting at once (`host.add.parallelismDegree`).
+    add_gate: Gate,
+    pub tracker: tracker::Tracker,
+}
+
+impl Hosts {
+    pub fn new(crypto: Crypto) -> Hosts {
+        Hosts {
+            crypto,
+            inflight: Mutex::new(HashMap::new()),
+            ip_locks: Mutex::new(HashMap::new()),
+            add_gate: Gate::default(),
+            tracker: tracker::Tracker::default(),
+        }
+    }
+
+    fn ip_lock(&self, ip: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut m = self.ip_locks.lock().expect("ip locks");
+        m.retain(|_, l| Arc::strong_count(l) > 1); // forget idle locks
+        m.entry(ip.to_string()).or_default().clone()
+    }
+
+    /// The SSH credential stored for a host.
+    pub fn credential(&self, h: &HostRow) -> Result<Credential, Error> {
+        let sealed = h.credential.as_deref().ok_or_else(|| {
+            Error::operation(format!("host[uuid:{}] has no stored credential", h.uuid))
+        })?;
+        Ok(match self.crypto.open(&h.uuid, sealed)? {
+            Secret::Password(p) => Credential::Password(p),
+            Secret::PrivateKey { pem, password } => Credential::PrivateKey {
+                pem,
+                passphrase: password,
+            },
+        })
+    }
+}
+
+/// SSH options for connects, from the `kvm` configs.
+pub fn connect_options(c: &Configs, expected_host_key: Option<String>) -> ConnectOptions {
+    ConnectOptions {
+        port_wait: c.secs("kvm.testSshPortOpenTimeout"),
+        tcp_connect_timeout: c
+            .secs("kvm.testSshPortOnConnectTimeout")
+            .max(Duration::from_secs(1)),
+        auth_timeout: c.secs("kvm.ssh.authTimeout"),
+        command_timeout: c.secs("kvm.ssh.commandTimeout"),
+        expected_host_key,
+    }
+}
+
+/// A counting gate whose limit is read at every entry, so a config change applies at once.
+#[derive(Default)]
+struct Gate {
+    running: Mutex<usize>,
+    notify: Notify,
+}
+
+struct GateGuard<'a>(&'a Gate);
+
+impl Gate {
+    async fn enter(&self, limit: usize) -> GateGuard<'_> {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut n = self.running.lock().expect("gate");
+                if *n < limit.max(1) {
+                    *n += 1;
+                    return GateGuard(self);
+                }
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for GateGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.running.lock().expect("gate") -= 1;
+        self.0.notify.notify_waiters();
+    }
+}

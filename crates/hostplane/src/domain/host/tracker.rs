@@ -1,0 +1,256 @@
+//! The ping tracker: one task per managed host.
+//!
+//! Every `host.ping.interval` seconds a task looks at its host:
+//! - gone → the task ends; in (Pre)Maintenance or Connecting → nothing this round;
+//! - Connected → ping: refresh the takeover flag's mtime over a persistent SSH session (so
+//!   another manager sees the host is taken). Up to `host.ping.maxFailure` tries,
+//!   `host.ping.sleepPeriodAfterFailure` seconds apart, each bounded by `host.ping.timeout`;
+//!   a broken session is replaced by a fresh one. All tries failed → Disconnected.
+//! - Disconnected → with `host.connection.autoReconnectOnError`, and once the SSH port
+//!   answers, reconnect. A reconnect that finds the password changed (HOST.1012) stops these
+//!   attempts until UpdateKVMHost sets new credentials;
+//!   `host.connection.autoReconnectOnError.maxAttemptsNum` (0: no limit) bounds failed ones.
+//!
+//! A change of any global config wakes every task, so a new interval applies at once.
+//! [`take_over_all`] runs at start-up: hosts are tracked again, Connecting and Disconnected
+//! ones reconnected, and a host still Connecting that never connected (its add was cut off by
+//! the restart) is rolled back — no host stays Connecting forever.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hostplane_ssh::{Session, SshError};
+use tokio::task::JoinHandle;
+
+use super::connect::{connect, mark_disconnected, Mode};
+use super::{connect_options, in_maintenance, CONNECTED, CONNECTING, DISCONNECTED};
+use crate::domain::App;
+use crate::error::Code;
+use crate::store::hosts::HostRow;
+
+#[derive(Default)]
+struct TrackState {
+    session: tokio::sync::Mutex<Option<Session>>,
+    password_changed: AtomicBool,
+    failed_reconnects: AtomicI64,
+}
+
+struct Tracked {
+    task: JoinHandle<()>,
+    state: Arc<TrackState>,
+}
+
+#[derive(Default)]
+pub struct Tracker {
+    tasks: Mutex<HashMap<String, Tracked>>,
+}
+
+impl Tracker {
+    /// Start tracking a host (no-op when it is tracked already).
+    pub fn track(&self, app: &Arc<App>, uuid: &str) {
+        let mut tasks = self.tasks.lock().expect("tracker");
+        if tasks.get(uuid).is_some_and(|t| !t.task.is_finished()) {
+            return;
+        }
+        let state = Arc::new(TrackState::default());
+        let task = tokio::spawn(run(app.clone(), uuid.to_string(), state.clone()));
+        tasks.insert(uuid.to_string(), Tracked { task, state });
+    }
+
+    /// Stop tracking a host (it was deleted).
+    pub fn untrack(&self, uuid: &str) {
+        if let Some(t) = self.tasks.lock().expect("tracker").remove(uuid) {
+            t.task.abort();
+        }
+    }
+
+    /// New credentials: automatic reconnects may try again.
+    pub fn credentials_changed(&self, uuid: &str) {
+        if let Some(t) = self.tasks.lock().expect("tracker").get(uuid) {
+            t.state.password_changed.store(false, Ordering::SeqCst);
+            t.state.failed_reconnects.store(0, Ordering::SeqCst);
+            if let Ok(mut s) = t.state.session.try_lock() {
+                *s = None;
+            }
+        }
+    }
+
+    pub fn tracked(&self) -> usize {
+        self.tasks
+            .lock()
+            .expect("tracker")
+            .values()
+            .filter(|t| !t.task.is_finished())
+            .count()
+    }
+}
+
+async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>) {
+    let mut changes = app.configs.subscribe();
+    loop {
+        let interval = app
+            .configs
+            .secs("host.ping.interval")
+            .max(Duration::from_secs(1));
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            r = changes.changed() => {
+                if r.is_err() { return; }
+                continue;
+            }
+        }
+        let h = match app.store.host_get(&uuid).await {
+            Ok(Some(h)) => h,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(host.uuid = %uuid, error = %e, "tracker could not read the host");
+                continue;
+            }
+        };
+        if in_maintenance(&h.state) {
+            *st.session.lock().await = None;
+            continue;
+        }
+        match h.status.as_str() {
+            CONNECTING => {}
+            CONNECTED if !ping(&app, &h, &st).await => mark_disconnected(&app, &uuid).await,
+            DISCONNECTED => try_reconnect(&app, &h, &st).await,
+            _ => {}
+        }
+    }
+}
+
+/// Up to maxFailure tries; true when one succeeded.
+async fn ping(app: &Arc<App>, h: &HostRow, st: &TrackState) -> bool {
+    let tries = app.configs.int("host.ping.maxFailure").max(1);
+    let timeout = app
+        .configs
+        .secs("host.ping.timeout")
+        .max(Duration::from_secs(1));
+    let pause = app.configs.secs("host.ping.sleepPeriodAfterFailure");
+    for i in 0..tries {
+        if tokio::time::timeout(timeout, ping_once(app, h, st, timeout))
+            .await
+            .unwrap_or(false)
+        {
+            return true;
+        }
+        *st.session.lock().await = None;
+        if i + 1 < tries {
+            tokio::time::sleep(pause).await;
+        }
+    }
+    tracing::warn!(host.uuid = %h.uuid, tries, "host did not answer its pings");
+    false
+}
+
+async fn ping_once(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Duration) -> bool {
+    let mut guard = st.session.lock().await;
+    if guard.is_none() {
+        let Ok(cred) = app.hosts.credential(h) else {
+            return false;
+        };
+        let mut opts = connect_options(&app.configs, h.host_key_fingerprint.clone());
+        opts.port_wait = Duration::ZERO;
+        opts.tcp_connect_timeout = timeout;
+        opts.auth_timeout = timeout;
+        opts.command_timeout = timeout;
+        let user = h.username.clone().unwrap_or_else(|| "root".into());
+        match Session::connect(
+            &h.management_ip,
+            h.ssh_port.unwrap_or(22) as u16,
+            &user,
+            &cred,
+            &opts,
+        )
+        .await
+        {
+            Ok(s) => *guard = Some(s),
+            Err(e) => {
+                tracing::debug!(host.uuid = %h.uuid, error = %e, "ping could not open a session");
+                return false;
+            }
+        }
+    }
+    let session = guard.as_ref().expect("just set");
+    let path = app.configs.get("kvm.takeOverFlagPath");
+    match session.touch_takeover_flag(&path).await {
+        Ok(()) => true,
+        // The flag is gone (a reboot cleared /var/run, say): write it again.
+        Err(SshError::Command {
+            exit_status: Some(2),
+            ..
+        }) => session.write_takeover_flag(&path, &h.uuid).await.is_ok(),
+        Err(e) => {
+            tracing::debug!(host.uuid = %h.uuid, error = %e, "ping failed");
+            false
+        }
+    }
+}
+
+async fn try_reconnect(app: &Arc<App>, h: &HostRow, st: &TrackState) {
+    if !app.configs.bool("host.connection.autoReconnectOnError")
+        || st.password_changed.load(Ordering::SeqCst)
+    {
+        return;
+    }
+    let max = app
+        .configs
+        .int("host.connection.autoReconnectOnError.maxAttemptsNum");
+    if max > 0 && st.failed_reconnects.load(Ordering::SeqCst) >= max {
+        return;
+    }
+    let port = h.ssh_port.unwrap_or(22) as u16;
+    let addr = format!("{}:{port}", h.management_ip);
+    let open =
+        tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(addr)).await;
+    if !matches!(open, Ok(Ok(_))) {
+        return;
+    }
+    match connect(app, &h.uuid, Mode::default()).await {
+        Ok(()) => {
+            st.failed_reconnects.store(0, Ordering::SeqCst);
+            tracing::info!(host.uuid = %h.uuid, "host reconnected automatically");
+        }
+        Err(e) => {
+            st.failed_reconnects.fetch_add(1, Ordering::SeqCst);
+            if e.has_code(Code::HostPasswordChanged) {
+                st.password_changed.store(true, Ordering::SeqCst);
+                tracing::warn!(host.uuid = %h.uuid, "the host's password was changed; automatic reconnects stop until UpdateKVMHost");
+            }
+        }
+    }
+}
+
+/// At start-up: take every host back under management.
+pub async fn take_over_all(app: Arc<App>) -> anyhow::Result<()> {
+    let hosts = app.store.hosts_all().await?;
+    let limit = Arc::new(tokio::sync::Semaphore::new(
+        app.configs.int("host.load.parallelismDegree").max(1) as usize,
+    ));
+    for (uuid, state, status, connected_before) in hosts {
+        if status == CONNECTING && !connected_before {
+            tracing::warn!(host.uuid = %uuid, "rolling back a host whose add was cut off by the restart");
+            app.store.host_delete(&uuid).await?;
+            continue;
+        }
+        if app.configs.bool("host.load.all") {
+            app.hosts.tracker.track(&app, &uuid);
+        }
+        if app.configs.bool("host.reconnectAllOnBoot")
+            && !in_maintenance(&state)
+            && status != CONNECTED
+        {
+            let (a, permit) = (app.clone(), limit.clone().acquire_owned().await?);
+            tokio::spawn(async move {
+                if let Err(e) = connect(&a, &uuid, Mode::default()).await {
+                    tracing::warn!(host.uuid = %uuid, error = %e, "reconnect at start-up failed");
+                }
+                drop(permit);
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! Identity: the admin account, logging in, sessions.
+//!
+//! ZStack clients send the lower-case hex SHA-512 of the password. ZStack stores that digest
+//! as it is, so a leaked database is a leaked password; hostplane stores only an argon2 hash
+//! of the digest (salted, slow), and compares with argon2's verifier. The admin's first
+//! password comes from the operator ([`ensure_admin`]).
+//!
+//! A session lives `identity.session.timeout` seconds from login. Every API that needs one
+//! calls [`check_session`], which fails with ID.1001 for a missing, unknown or expired session.
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use sha2::{Digest, Sha512};
+
+use super::api::Params;
+use super::{new_uuid, App, Inventory, Output};
+use crate::error::{Code, Error, Result};
+use crate::store::accounts::AccountRow;
+use crate::store::sessions::SessionRow;
+use crate::store::Store;
+use crate::time::{format_date, now_ms};
+
+/// ZStack's admin account uuid.
+pub const ADMIN_UUID: &str = "36c27e8ff05c4780bf6d2fa65700f22e";
+pub const ADMIN_NAME: &str = "admin";
+/// ZStack's default admin password, used when the operator gives none.
+pub const DEFAULT_ADMIN_PASSWORD: &str = "password";
+pub const SESSION_CLASS: &str = "org.zstack.header.identity.SessionInventory";
+
+/// Lower-case hex SHA-512, what clients send as `password`.
+pub fn sha512_hex(s: &str) -> String {
+    hex::encode(Sha512::digest(s.as_bytes()))
+}
+
+fn hash_digest(digest: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(digest.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::internal(format!("password hashing failed: {e}")))
+}
+
+fn verify_digest(digest: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(digest.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// Create the admin account on first start. Returns true when it was created; `password`
+/// is the plain password (None: ZStack's default).
+pub async fn ensure_admin(store: &Store, password: Option<&str>) -> anyhow::Result<bool> {
+    if store.account_by_name(ADMIN_NAME).await?.is_some() {
+        return Ok(false);
+    }
+    let plain = password.unwrap_or(DEFAULT_ADMIN_PASSWORD);
+    let row = AccountRow {
+        uuid: ADMIN_UUID.into(),
+        name: ADMIN_NAME.into(),
+        account_type: "SystemAdmin".into(),
+        password_hash: hash_digest(&sha512_hex(plain)).map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
+    Ok(store.account_insert_if_missing(&row, now_ms()).await?)
+}
+
+fn session_inventory(s: &SessionRow) -> Inventory {
+    let mut json = serde_json::Map::new();
+    json.insert("uuid".into(), s.uuid.clone().into());
+    json.insert("accountUuid".into(), s.account_uuid.clone().into());
+    json.insert("userUuid".into(), s.user_uuid.clone().into());
+    json.insert("userType".into(), s.user_type.clone().into());
+    json.insert("expiredDate".into(), format_date(s.expired_date).into());
+    json.insert("createDate".into(), format_date(s.create_date).into());
+    Inventory {
+        class: SESSION_CLASS.into(),
+        json,
+    }
+}
+
+/// ZStack: APILogInByAccountMsg, PUT /v1/accounts/login
+pub async fn log_in_by_account(app: &App, p: &Params) -> Result<Output> {
+    let wrong = || Error::new(Code::AuthenticationError, "wrong account name or password");
+    if p.str("accountType").is_some_and(|t| t != "account") {
+        return Err(wrong());
+    }
+    let account = app
+        .store
+        .account_by_name(p.req("accountName"))
+        .await?
+        .ok_or_else(wrong)?;
+    let digest = p.req("password").to_string();
+    let hash = account.password_hash.clone();
+    // argon2 is deliberately slow: keep it off the async workers.
+    let ok = tokio::task::spawn_blocking(move || verify_digest(&digest, &hash))
+        .await
+        .map_err(|e| Error::internal(format!("password check failed: {e}")))?;
+    if !ok {
+        return Err(wrong());
+    }
+    let now = now_ms();
+    let timeout_ms = app
+        .configs
+        .int("identity.session.timeout")
+        .saturating_mul(1000);
+    let s = SessionRow {
+        uuid: new_uuid(),
+        account_uuid: account.uuid.clone(),
+        user_uuid: account.uuid,
+        user_type: "AccountVO".into(),
+        create_date: now,
+        expired_date: now.saturating_add(timeout_ms),
+    };
+    app.store.session_insert(&s).await?;
+    Ok(Output::Inventory(session_inventory(&s)))
+}
+
+/// ZStack: APILogOutMsg, DELETE /v1/accounts/sessions/{sessionUuid} — always succeeds.
+pub async fn log_out(app: &App, p: &Params) -> Result<Output> {
+    if let Some(s) = p.str("sessionUuid") {
+        app.store.session_delete(s).await?;
+    }
+    Ok(Output::Empty)
+}
+
+/// ZStack: APIValidateSessionMsg, GET /v1/accounts/sessions/{sessionUuid}/valid
+pub async fn validate_session(app: &App, p: &Params) -> Result<Output> {
+    Ok(Output::Valid(
+        check_session(app, Some(p.req("sessionUuid"))).await.is_ok(),
+    ))
+}
+
+/// The session must exist and not have expired (ID.1001 otherwise).
+pub async fn check_session(app: &App, session: Option<&str>) -> Result<SessionRow> {
+    let Some(uuid) = session.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Err(Error::new(Code::InvalidSession, "session uuid is null"));
+    };
+    match app.store.session_get(uuid).await? {
+        Some(s) if s.expired_date > now_ms() => Ok(s),
+        _ => Err(Error::new(Code::InvalidSession, "Session expired")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_and_hash() {
+        assert_eq!(
+            sha512_hex("password"),
+            "b109f3bbbc244eb82441917ed06d618b9008dd09b3befd1b5e07394c706a8bb980b1d7785e5976ec049b46df5f1326af5a2ea6d103fd07c95385ffab0cacbc86"
+        );
+        let h = hash_digest(&sha512_hex("pw")).unwrap();
+        assert!(h.starts_with("$argon2"));
+        assert!(verify_digest(&sha512_hex("pw"), &h));
+        assert!(!verify_digest(&sha512_hex("pw2"), &h));
+    }
+}

@@ -1,0 +1,239 @@
+//! The one error type of the domain, and the table of ZStack error codes.
+//!
+//! Every operation in [`crate::domain`] fails with an [`Error`]: a [`Code`] from ZStack's
+//! catalogue (`SYS.1007`, `SYS.1003`, `ID.1001`, `HOST.1002`, ...), the details a user reads,
+//! an optional cause (ZStack nests errors through `cause`), and an optional `opaque` map for
+//! machine-readable extras (the failed step of a host connect, its hint, the host's stderr).
+//!
+//! The [`Code`] table is the only place that knows a code's string and description. The HTTP
+//! face turns an `Error` into ZStack's `ErrorCode` JSON with [`Error::to_error_code`]; it never
+//! builds error JSON by hand. This module must never know about HTTP statuses beyond what the
+//! protocol fixes for every API error (503), nor hold a password in any message.
+
+use serde_json::{Map, Value};
+
+/// ZStack's error codes, with the description text from `conf/errorCodes/*.xml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    Internal,
+    Timeout,
+    ResourceNotFound,
+    DeleteResourceError,
+    ChangeResourceStateError,
+    OperationError,
+    InvalidArgument,
+    UnableToEnterMaintenanceMode,
+    UnableToReconnectHost,
+    HostConnectionError,
+    HostPasswordChanged,
+    AuthenticationError,
+    InvalidSession,
+    PermissionDenied,
+}
+
+impl Code {
+    /// The code string and its fixed description.
+    pub fn parts(self) -> (&'static str, &'static str) {
+        match self {
+            Code::Internal => ("SYS.1000", "An internal error happened in system"),
+            Code::Timeout => ("SYS.1001", "A message or a operation timeout"),
+            Code::ResourceNotFound => ("SYS.1003", "A resource can not be found"),
+            Code::DeleteResourceError => ("SYS.1004", "Unable to delete a resource"),
+            Code::ChangeResourceStateError => ("SYS.1005", "Unable to change resource state"),
+            Code::OperationError => ("SYS.1006", "An operation failed"),
+            Code::InvalidArgument => ("SYS.1007", "One or more API argument is invalid"),
+            Code::UnableToEnterMaintenanceMode => {
+                ("HOST.1001", "Unable to put host to maintenance mode")
+            }
+            Code::UnableToReconnectHost => ("HOST.1002", "Unable to reconnect host"),
+            Code::HostConnectionError => ("HOST.1003", "An error happened when connecting to host"),
+            Code::HostPasswordChanged => ("HOST.1012", "The host password has been changed"),
+            Code::AuthenticationError => ("ID.1000", "Unable to authenticate a user"),
+            Code::InvalidSession => (
+                "ID.1001",
+                "The session is invalid, either wrong session id or the session has been expired",
+            ),
+            Code::PermissionDenied => ("ID.1002", "Permission denied"),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.parts().0
+    }
+}
+
+/// A failed operation, in ZStack's terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error {
+    pub code: Code,
+    pub details: String,
+    pub cause: Option<Box<Error>>,
+    pub opaque: Option<Map<String, Value>>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(code: Code, details: impl Into<String>) -> Self {
+        Error {
+            code,
+            details: truncate(details.into()),
+            cause: None,
+            opaque: None,
+        }
+    }
+    /// SYS.1007: an API argument is invalid.
+    pub fn invalid_argument(details: impl Into<String>) -> Self {
+        Self::new(Code::InvalidArgument, details)
+    }
+    /// SYS.1003: a resource named by the request does not exist.
+    pub fn not_found(details: impl Into<String>) -> Self {
+        Self::new(Code::ResourceNotFound, details)
+    }
+    /// SYS.1006: the operation was refused or failed.
+    pub fn operation(details: impl Into<String>) -> Self {
+        Self::new(Code::OperationError, details)
+    }
+    /// SYS.1000: a bug or an unexpected condition.
+    pub fn internal(details: impl Into<String>) -> Self {
+        Self::new(Code::Internal, details)
+    }
+    /// Wrap `cause` under `code`, as ZStack's `err(code, cause, ...)` does.
+    pub fn wrap(code: Code, details: impl Into<String>, cause: Error) -> Self {
+        Error {
+            cause: Some(Box::new(cause)),
+            ..Self::new(code, details)
+        }
+    }
+    pub fn with_opaque(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.opaque
+            .get_or_insert_with(Map::new)
+            .insert(key.to_string(), value.into());
+        self
+    }
+    /// The deepest cause: ZStack's "root cause".
+    pub fn root_cause(&self) -> &Error {
+        let mut e = self;
+        while let Some(c) = &e.cause {
+            e = c;
+        }
+        e
+    }
+    /// Whether `code` appears anywhere in the chain.
+    pub fn has_code(&self, code: Code) -> bool {
+        let mut e = Some(self);
+        while let Some(x) = e {
+            if x.code == code {
+                return true;
+            }
+            e = x.cause.as_deref();
+        }
+        false
+    }
+
+    /// ZStack's `ErrorCode` JSON object (`code`, `description`, `details`, `cause`, `opaque`).
+    pub fn to_error_code(&self) -> Value {
+        let (code, description) = self.code.parts();
+        let mut m = Map::new();
+        m.insert("code".into(), code.into());
+        m.insert("description".into(), description.into());
+        m.insert("details".into(), self.details.clone().into());
+        if let Some(c) = &self.cause {
+            m.insert("cause".into(), c.to_error_code());
+        }
+        if let Some(o) = &self.opaque {
+            m.insert("opaque".into(), Value::Object(o.clone()));
+        }
+        Value::Object(m)
+    }
+
+    /// Rebuild an error from its `ErrorCode` JSON (jobs keep failures as JSON in the store).
+    pub fn from_error_code(v: &Value) -> Error {
+        let code_str = v.get("code").and_then(Value::as_str).unwrap_or("SYS.1000");
+        let code = ALL_CODES
+            .iter()
+            .copied()
+            .find(|c| c.as_str() == code_str)
+            .unwrap_or(Code::Internal);
+        Error {
+            code,
+            details: v
+                .get("details")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            cause: v.get("cause").map(|c| Box::new(Error::from_error_code(c))),
+            opaque: v.get("opaque").and_then(Value::as_object).cloned(),
+        }
+    }
+}
+
+const ALL_CODES: &[Code] = &[
+    Code::Internal,
+    Code::Timeout,
+    Code::ResourceNotFound,
+    Code::DeleteResourceError,
+    Code::ChangeResourceStateError,
+    Code::OperationError,
+    Code::InvalidArgument,
+    Code::UnableToEnterMaintenanceMode,
+    Code::UnableToReconnectHost,
+    Code::HostConnectionError,
+    Code::HostPasswordChanged,
+    Code::AuthenticationError,
+    Code::InvalidSession,
+    Code::PermissionDenied,
+];
+
+/// ZStack truncates `details` to 4096 characters.
+fn truncate(mut s: String) -> String {
+    if s.len() > 4096 {
+        let mut cut = 4096;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.details)?;
+        if let Some(c) = &self.cause {
+            write!(f, " (cause: {c})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<sqlx::Error> for Error {
+    /// A store failure nobody expected is an internal error; its text names no secret because
+    /// every statement binds its values.
+    fn from(e: sqlx::Error) -> Self {
+        Error::internal(format!("database error: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_code_json_round_trips() {
+        let e = Error::wrap(
+            Code::UnableToReconnectHost,
+            "reconnect failed",
+            Error::operation("ssh port closed"),
+        )
+        .with_opaque("step", "wait-for-ssh-port");
+        let v = e.to_error_code();
+        assert_eq!(v["code"], "HOST.1002");
+        assert_eq!(v["cause"]["code"], "SYS.1006");
+        assert_eq!(v["opaque"]["step"], "wait-for-ssh-port");
+        assert_eq!(Error::from_error_code(&v), e);
+        assert_eq!(e.root_cause().details, "ssh port closed");
+    }
+}

@@ -1,0 +1,139 @@
+//! Clusters.
+
+use sqlx::Row;
+
+use super::Store;
+
+#[derive(Debug, Clone)]
+pub struct ClusterRow {
+    pub uuid: String,
+    pub zone_uuid: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub state: String,
+    pub hypervisor_type: String,
+    pub cluster_type: String,
+    pub architecture: Option<String>,
+}
+
+impl Store {
+    pub async fn cluster_insert(&self, c: &ClusterRow, now: i64) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO cluster (uuid, zone_uuid, name, description, state, hypervisor_type, type, architecture, create_date, last_op_date) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        )
+        .bind(&c.uuid)
+        .bind(&c.zone_uuid)
+        .bind(&c.name)
+        .bind(&c.description)
+        .bind(&c.state)
+        .bind(&c.hypervisor_type)
+        .bind(&c.cluster_type)
+        .bind(&c.architecture)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn cluster_get(&self, uuid: &str) -> sqlx::Result<Option<ClusterRow>> {
+        let row = sqlx::query(
+            "SELECT uuid, zone_uuid, name, description, state, hypervisor_type, type, architecture FROM cluster WHERE uuid = $1",
+        )
+        .bind(uuid)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(ClusterRow {
+                uuid: r.try_get("uuid")?,
+                zone_uuid: r.try_get("zone_uuid")?,
+                name: r.try_get("name")?,
+                description: r.try_get("description")?,
+                state: r.try_get("state")?,
+                hypervisor_type: r.try_get("hypervisor_type")?,
+                cluster_type: r.try_get("type")?,
+                architecture: r.try_get("architecture")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn cluster_uuids_in_zone(&self, zone_uuid: &str) -> sqlx::Result<Vec<String>> {
+        let rows = sqlx::query("SELECT uuid FROM cluster WHERE zone_uuid = $1")
+            .bind(zone_uuid)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| r.try_get("uuid")).collect()
+    }
+
+    pub async fn cluster_update(
+        &self,
+        uuid: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+        now: i64,
+    ) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE cluster SET name = COALESCE($1, name), description = COALESCE($2, description), last_op_date = $3 WHERE uuid = $4",
+        )
+        .bind(name)
+        .bind(description)
+        .bind(now)
+        .bind(uuid)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn cluster_set_state(&self, uuid: &str, state: &str, now: i64) -> sqlx::Result<()> {
+        sqlx::query("UPDATE cluster SET state = $1, last_op_date = $2 WHERE uuid = $3")
+            .bind(state)
+            .bind(now)
+            .bind(uuid)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Set the architecture only if the cluster has none yet (the first host decides it).
+    /// Returns the cluster's architecture after the call.
+    pub async fn cluster_adopt_architecture(
+        &self,
+        uuid: &str,
+        arch: &str,
+        now: i64,
+    ) -> sqlx::Result<Option<String>> {
+        sqlx::query("UPDATE cluster SET architecture = $1, last_op_date = $2 WHERE uuid = $3 AND architecture IS NULL")
+            .bind(arch)
+            .bind(now)
+            .bind(uuid)
+            .execute(self.pool())
+            .await?;
+        let row = sqlx::query("SELECT architecture FROM cluster WHERE uuid = $1")
+            .bind(uuid)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get("architecture")?,
+            None => None,
+        })
+    }
+
+    /// Delete the cluster row and its tags. Hosts must already be gone (see `zone_delete`).
+    pub async fn cluster_delete(&self, uuid: &str) -> sqlx::Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM system_tag WHERE resource_uuid = $1")
+            .bind(uuid)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM user_tag WHERE resource_uuid = $1")
+            .bind(uuid)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM cluster WHERE uuid = $1")
+            .bind(uuid)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+}

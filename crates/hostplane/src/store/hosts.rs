@@ -1,0 +1,318 @@
+//! Hosts: one row per KVM host, with its connection facts, capacity, IPMI and hardware
+//! statuses. Credentials arrive here already encrypted by the domain.
+
+use sqlx::Row;
+
+use super::Store;
+
+/// What the domain needs to work on a host.
+#[derive(Debug, Clone)]
+pub struct HostRow {
+    pub uuid: String,
+    pub zone_uuid: String,
+    pub cluster_uuid: String,
+    pub name: String,
+    pub management_ip: String,
+    pub state: String,
+    pub status: String,
+    pub username: Option<String>,
+    pub ssh_port: Option<i64>,
+    /// The encrypted credential (see `domain::host::crypto`).
+    pub credential: Option<String>,
+    pub host_key_fingerprint: Option<String>,
+    pub architecture: Option<String>,
+    pub os_distribution: Option<String>,
+    pub os_release: Option<String>,
+    pub os_version: Option<String>,
+}
+
+/// A new host, written as `Connecting` before its first connect.
+#[derive(Debug, Clone)]
+pub struct NewHost {
+    pub uuid: String,
+    pub zone_uuid: String,
+    pub cluster_uuid: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub management_ip: String,
+    pub username: String,
+    pub ssh_port: i64,
+    pub credential: String,
+    pub host_key_fingerprint: Option<String>,
+}
+
+/// Everything a successful connect learned about a host.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectFacts {
+    pub architecture: Option<String>,
+    pub hostname: Option<String>,
+    pub nqn: Option<String>,
+    pub os_distribution: Option<String>,
+    pub os_release: Option<String>,
+    pub os_version: Option<String>,
+    pub cpu_num: Option<i64>,
+    pub cpu_sockets: Option<i64>,
+    pub total_cpu: Option<i64>,
+    pub available_cpu: Option<i64>,
+    pub total_memory: Option<i64>,
+    pub available_memory: Option<i64>,
+    pub ipmi_address: Option<String>,
+    pub ipmi_port: Option<i64>,
+    pub ipmi_power_status: Option<String>,
+    /// cpu, memory, disk, nic, gpu, powerSupply, fan, raid, temperature
+    pub hw: [Option<String>; 9],
+    pub host_key_fingerprint: String,
+    pub host_key: String,
+}
+
+const HOST_COLUMNS: &str = "uuid, zone_uuid, cluster_uuid, name, management_ip, state, status, username, ssh_port, credential, \
+     host_key_fingerprint, architecture, os_distribution, os_release, os_version";
+
+fn host_row(r: &sqlx::any::AnyRow) -> sqlx::Result<HostRow> {
+    Ok(HostRow {
+        uuid: r.try_get("uuid")?,
+        zone_uuid: r.try_get("zone_uuid")?,
+        cluster_uuid: r.try_get("cluster_uuid")?,
+        name: r.try_get("name")?,
+        management_ip: r.try_get("management_ip")?,
+        state: r.try_get("state")?,
+        status: r.try_get("status")?,
+        username: r.try_get("username")?,
+        ssh_port: r.try_get("ssh_port")?,
+        credential: r.try_get("credential")?,
+        host_key_fingerprint: r.try_get("host_key_fingerprint")?,
+        architecture: r.try_get("architecture")?,
+        os_distribution: r.try_get("os_distribution")?,
+        os_release: r.try_get("os_release")?,
+        os_version: r.try_get("os_version")?,
+    })
+}
+
+impl Store {
+    /// Insert a host as Enabled/Connecting. A second row for the same management IP (or
+    /// uuid) is refused by the database's unique index.
+    pub async fn host_insert(&self, h: &NewHost, now: i64) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO host (uuid, zone_uuid, cluster_uuid, name, description, management_ip, hypervisor_type, state, status, \
+             username, ssh_port, credential, host_key_fingerprint, create_date, last_op_date) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'KVM', 'Enabled', 'Connecting', $7, $8, $9, $10, $11, $11)",
+        )
+        .bind(&h.uuid)
+        .bind(&h.zone_uuid)
+        .bind(&h.cluster_uuid)
+        .bind(&h.name)
+        .bind(&h.description)
+        .bind(&h.management_ip)
+        .bind(&h.username)
+        .bind(h.ssh_port)
+        .bind(&h.credential)
+        .bind(&h.host_key_fingerprint)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn host_get(&self, uuid: &str) -> sqlx::Result<Option<HostRow>> {
+        let sql = format!("SELECT {HOST_COLUMNS} FROM host WHERE uuid = $1");
+        let row = sqlx::query(&sql)
+            .bind(uuid)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(host_row).transpose()
+    }
+
+    pub async fn host_uuid_by_ip(&self, ip: &str) -> sqlx::Result<Option<String>> {
+        let row = sqlx::query("SELECT uuid FROM host WHERE management_ip = $1")
+            .bind(ip)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| r.try_get("uuid")).transpose()
+    }
+
+    /// Set the connection status; returns the previous one (None: no such host).
+    pub async fn host_set_status(
+        &self,
+        uuid: &str,
+        status: &str,
+        now: i64,
+    ) -> sqlx::Result<Option<String>> {
+        let old = sqlx::query("SELECT status FROM host WHERE uuid = $1")
+            .bind(uuid)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(old) = old else { return Ok(None) };
+        let old: String = old.try_get("status")?;
+        if old != status {
+            sqlx::query("UPDATE host SET status = $1, last_op_date = $2 WHERE uuid = $3")
+                .bind(status)
+                .bind(now)
+                .bind(uuid)
+                .execute(self.pool())
+                .await?;
+        }
+        Ok(Some(old))
+    }
+
+    pub async fn host_set_state(&self, uuid: &str, state: &str, now: i64) -> sqlx::Result<()> {
+        sqlx::query("UPDATE host SET state = $1, last_op_date = $2 WHERE uuid = $3")
+            .bind(state)
+            .bind(now)
+            .bind(uuid)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Record a successful connect: facts, capacity, statuses, the pinned key, Connected.
+    pub async fn host_save_connect(
+        &self,
+        uuid: &str,
+        f: &ConnectFacts,
+        now: i64,
+    ) -> sqlx::Result<()> {
+        let mut q = sqlx::query(
+            "UPDATE host SET architecture = $1, hostname = $2, nqn = $3, os_distribution = $4, os_release = $5, os_version = $6, \
+             cpu_num = $7, cpu_sockets = $8, total_cpu = $9, available_cpu = $10, total_memory = $11, available_memory = $12, \
+             total_physical_memory = $11, available_physical_memory = $12, ipmi_address = $13, ipmi_port = $14, ipmi_power_status = $15, \
+             cpu_status = $16, memory_status = $17, disk_status = $18, nic_status = $19, gpu_status = $20, power_supply_status = $21, \
+             fan_status = $22, raid_status = $23, temperature_status = $24, host_key_fingerprint = $25, host_key = $26, \
+             status = 'Connected', last_op_date = $27 WHERE uuid = $28",
+        )
+        .bind(&f.architecture)
+        .bind(&f.hostname)
+        .bind(&f.nqn)
+        .bind(&f.os_distribution)
+        .bind(&f.os_release)
+        .bind(&f.os_version)
+        .bind(f.cpu_num)
+        .bind(f.cpu_sockets)
+        .bind(f.total_cpu)
+        .bind(f.available_cpu)
+        .bind(f.total_memory)
+        .bind(f.available_memory)
+        .bind(&f.ipmi_address)
+        .bind(f.ipmi_port)
+        .bind(&f.ipmi_power_status);
+        for s in &f.hw {
+            q = q.bind(s.clone());
+        }
+        q.bind(&f.host_key_fingerprint)
+            .bind(&f.host_key)
+            .bind(now)
+            .bind(uuid)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Recompute CPU capacity from a new over-provisioning ratio.
+    pub async fn hosts_apply_cpu_ratio(&self, ratio: i64, now: i64) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE host SET total_cpu = cpu_num * $1, available_cpu = cpu_num * $1, last_op_date = $2 WHERE cpu_num IS NOT NULL",
+        )
+        .bind(ratio)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Apply the fields that are `Some`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn host_update(
+        &self,
+        uuid: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+        management_ip: Option<&str>,
+        username: Option<&str>,
+        credential: Option<&str>,
+        ssh_port: Option<i64>,
+        now: i64,
+    ) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE host SET name = COALESCE($1, name), description = COALESCE($2, description), \
+             management_ip = COALESCE($3, management_ip), username = COALESCE($4, username), \
+             credential = COALESCE($5, credential), ssh_port = COALESCE($6, ssh_port), last_op_date = $7 WHERE uuid = $8",
+        )
+        .bind(name)
+        .bind(description)
+        .bind(management_ip)
+        .bind(username)
+        .bind(credential)
+        .bind(ssh_port)
+        .bind(now)
+        .bind(uuid)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Forget a host's pinned key (the next connect pins what it sees).
+    pub async fn host_clear_pin(&self, uuid: &str) -> sqlx::Result<()> {
+        sqlx::query("UPDATE host SET host_key_fingerprint = NULL, host_key = NULL WHERE uuid = $1")
+            .bind(uuid)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Delete a host row and its tags.
+    pub async fn host_delete(&self, uuid: &str) -> sqlx::Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM system_tag WHERE resource_uuid = $1")
+            .bind(uuid)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM user_tag WHERE resource_uuid = $1")
+            .bind(uuid)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM host WHERE uuid = $1")
+            .bind(uuid)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    pub async fn host_uuids_in_cluster(&self, cluster_uuid: &str) -> sqlx::Result<Vec<String>> {
+        let rows = sqlx::query("SELECT uuid FROM host WHERE cluster_uuid = $1")
+            .bind(cluster_uuid)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| r.try_get("uuid")).collect()
+    }
+
+    /// Every host with its state, status, and whether it ever connected (for start-up).
+    pub async fn hosts_all(&self) -> sqlx::Result<Vec<(String, String, String, bool)>> {
+        let rows = sqlx::query("SELECT uuid, state, status, cpu_num FROM host")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("uuid")?,
+                    r.try_get("state")?,
+                    r.try_get("status")?,
+                    r.try_get::<Option<i64>, _>("cpu_num")?.is_some(),
+                ))
+            })
+            .collect()
+    }
+
+    /// The other hosts of a cluster, for the homogeneity checks.
+    pub async fn host_peers(
+        &self,
+        cluster_uuid: &str,
+        exclude: &str,
+    ) -> sqlx::Result<Vec<HostRow>> {
+        let sql = format!("SELECT {HOST_COLUMNS} FROM host WHERE cluster_uuid = $1 AND uuid <> $2 ORDER BY create_date");
+        let rows = sqlx::query(&sql)
+            .bind(cluster_uuid)
+            .bind(exclude)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(host_row).collect()
+    }
+}

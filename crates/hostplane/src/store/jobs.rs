@@ -1,0 +1,108 @@
+//! Jobs: the durable record of every asynchronous API call.
+//!
+//! A job row is written before the 202 goes out (`Running`), finished with its result
+//! (`Succeeded`/`Failed`, the result as JSON text), swept after the retention period, and
+//! failed at start-up if the server stopped while it ran.
+
+use sqlx::Row;
+
+use super::{is_unique_violation, Store};
+
+#[derive(Debug, Clone)]
+pub struct JobRow {
+    pub uuid: String,
+    pub api: String,
+    pub state: String,
+    pub result: Option<String>,
+    pub create_date: i64,
+    pub finished_date: Option<i64>,
+}
+
+pub const RUNNING: &str = "Running";
+pub const SUCCEEDED: &str = "Succeeded";
+pub const FAILED: &str = "Failed";
+
+/// The job uuid was used before.
+#[derive(Debug)]
+pub struct DuplicateJob;
+
+impl Store {
+    pub async fn job_insert(
+        &self,
+        uuid: &str,
+        api: &str,
+        now: i64,
+    ) -> Result<(), Result<DuplicateJob, sqlx::Error>> {
+        sqlx::query("INSERT INTO job (uuid, api, state, create_date) VALUES ($1, $2, $3, $4)")
+            .bind(uuid)
+            .bind(api)
+            .bind(RUNNING)
+            .bind(now)
+            .execute(self.pool())
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    Ok(DuplicateJob)
+                } else {
+                    Err(e)
+                }
+            })
+    }
+
+    pub async fn job_finish(
+        &self,
+        uuid: &str,
+        state: &str,
+        result: &str,
+        now: i64,
+    ) -> sqlx::Result<()> {
+        sqlx::query("UPDATE job SET state = $1, result = $2, finished_date = $3 WHERE uuid = $4")
+            .bind(state)
+            .bind(result)
+            .bind(now)
+            .bind(uuid)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn job_get(&self, uuid: &str) -> sqlx::Result<Option<JobRow>> {
+        let row = sqlx::query(
+            "SELECT uuid, api, state, result, create_date, finished_date FROM job WHERE uuid = $1",
+        )
+        .bind(uuid)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(JobRow {
+                uuid: r.try_get("uuid")?,
+                api: r.try_get("api")?,
+                state: r.try_get("state")?,
+                result: r.try_get("result")?,
+                create_date: r.try_get("create_date")?,
+                finished_date: r.try_get("finished_date")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Every job still `Running`: after a restart these were cut off.
+    pub async fn jobs_running(&self) -> sqlx::Result<Vec<String>> {
+        let rows = sqlx::query("SELECT uuid FROM job WHERE state = $1")
+            .bind(RUNNING)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| r.try_get("uuid")).collect()
+    }
+
+    /// Delete finished jobs older than `before`.
+    pub async fn jobs_sweep(&self, before: i64) -> sqlx::Result<u64> {
+        let r =
+            sqlx::query("DELETE FROM job WHERE finished_date IS NOT NULL AND finished_date < $1")
+                .bind(before)
+                .execute(self.pool())
+                .await?;
+        Ok(r.rows_affected())
+    }
+}
