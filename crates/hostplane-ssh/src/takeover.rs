@@ -19,6 +19,14 @@ pub struct TakeoverFlag {
     pub age_secs: u64,
 }
 
+/// The path as a shell word: quoted, except that a leading `~/` means the login user's home.
+fn path_expr(path: &str) -> String {
+    match path.strip_prefix("~/") {
+        Some(rest) => format!("\"$HOME\"/{}", sh_quote(rest)),
+        None => sh_quote(path),
+    }
+}
+
 impl Session {
     /// Read the flag at `path`: `Ok(None)` when it does not exist. Content and age come from one
     /// command that prints the file, its mtime and the host's current time.
@@ -28,7 +36,7 @@ impl Session {
              [ -r \"$f\" ] || {{ echo \"cannot read $f as user $(id -un)\" >&2; exit 3; }}; \
              printf 'now=%s\\nmtime=%s\\ncontent=' \"$(date +%s)\" \"$(stat -c %Y \"$f\")\"; \
              head -c 512 \"$f\" | head -n 1; echo",
-            f = sh_quote(path)
+            f = path_expr(path)
         );
         let out = self.exec_checked("read takeover flag", &cmd).await?;
         parse_flag_output(&out.stdout).map_err(|why| SshError::Command {
@@ -46,7 +54,7 @@ impl Session {
              if ! {{ printf 'uuid:%s\\n' {u} > \"$f\"; }} 2>/dev/null; then \
              echo \"cannot write $f as user $(id -un): no write access to $d (log in as root, or use a path this user can write)\" >&2; \
              exit 1; fi",
-            f = sh_quote(path),
+            f = path_expr(path),
             u = sh_quote(host_uuid)
         );
         self.exec_checked("write takeover flag", &cmd).await?;
@@ -60,7 +68,7 @@ impl Session {
         let cmd = format!(
             "f={f}; [ -e \"$f\" ] || {{ echo \"takeover flag $f does not exist\" >&2; exit 2; }}; \
              touch -c \"$f\" 2>/dev/null || {{ echo \"cannot touch $f as user $(id -un): no write access\" >&2; exit 1; }}",
-            f = sh_quote(path)
+            f = path_expr(path)
         );
         self.exec_checked("touch takeover flag", &cmd).await?;
         Ok(())
@@ -71,7 +79,7 @@ impl Session {
         let cmd = format!(
             "f={f}; [ -e \"$f\" ] || exit 0; rm -f \"$f\" 2>/dev/null || \
              {{ echo \"cannot remove $f as user $(id -un): no write access to its directory\" >&2; exit 1; }}",
-            f = sh_quote(path)
+            f = path_expr(path)
         );
         self.exec_checked("remove takeover flag", &cmd).await?;
         Ok(())
@@ -115,6 +123,12 @@ fn parse_flag_output(stdout: &str) -> Result<Option<TakeoverFlag>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn home_relative_paths_expand() {
+        assert_eq!(path_expr("~/.hostplane/takeOver"), "\"$HOME\"/'.hostplane/takeOver'");
+        assert_eq!(path_expr("/var/run/zstack/takeOver"), "'/var/run/zstack/takeOver'");
+    }
 
     #[test]
     fn parses_flag() {

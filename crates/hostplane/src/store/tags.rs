@@ -118,7 +118,7 @@ impl Store {
     /// Remove system tags of a resource whose text starts with `prefix` (e.g. `ConnectedTime::`).
     pub async fn tags_remove_prefix(&self, resource_uuid: &str, prefix: &str) -> sqlx::Result<()> {
         // substr instead of LIKE: the prefix is data, not a pattern.
-        sqlx::query("DELETE FROM system_tag WHERE resource_uuid = $1 AND substr(tag, 1, $2) = $3")
+        sqlx::query("DELETE FROM system_tag WHERE resource_uuid = $1 AND substr(tag, 1, CAST($2 AS INTEGER)) = $3")
             .bind(resource_uuid)
             .bind(prefix.chars().count() as i64)
             .bind(prefix)

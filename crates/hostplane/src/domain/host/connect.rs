@@ -110,6 +110,9 @@ async fn run(app: &Arc<App>, uuid: &str, mode: Mode) -> Result<()> {
             if !mode.new_add {
                 mark_disconnected(app, uuid).await;
                 app.hosts.tracker.track(app, uuid);
+                if e.has_code(Code::HostPasswordChanged) {
+                    app.hosts.tracker.password_changed(uuid);
+                }
             }
             Err(e)
         }
@@ -125,7 +128,9 @@ pub async fn mark_disconnected(app: &App, uuid: &str) {
     {
         Ok(Some(old)) if old != DISCONNECTED => {
             tracing::warn!(host.uuid = %uuid, old_status = %old, "host is Disconnected");
-            let _ = app.store.tags_remove_prefix(uuid, "ConnectedTime::").await;
+            if let Err(e) = app.store.tags_remove_prefix(uuid, "ConnectedTime::").await {
+                tracing::error!(host.uuid = %uuid, error = %e, "could not remove the ConnectedTime tag");
+            }
         }
         Ok(_) => {}
         Err(e) => tracing::error!(host.uuid = %uuid, error = %e, "could not record Disconnected"),

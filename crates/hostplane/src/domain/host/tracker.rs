@@ -66,6 +66,14 @@ impl Tracker {
         }
     }
 
+    /// The host rejected credentials that worked before: no automatic reconnects until
+    /// [`Tracker::credentials_changed`].
+    pub fn password_changed(&self, uuid: &str) {
+        if let Some(t) = self.tasks.lock().expect("tracker").get(uuid) {
+            t.state.password_changed.store(true, Ordering::SeqCst);
+        }
+    }
+
     /// New credentials: automatic reconnects may try again.
     pub fn credentials_changed(&self, uuid: &str) {
         if let Some(t) = self.tasks.lock().expect("tracker").get(uuid) {
@@ -217,7 +225,6 @@ async fn try_reconnect(app: &Arc<App>, h: &HostRow, st: &TrackState) {
         Err(e) => {
             st.failed_reconnects.fetch_add(1, Ordering::SeqCst);
             if e.has_code(Code::HostPasswordChanged) {
-                st.password_changed.store(true, Ordering::SeqCst);
                 tracing::warn!(host.uuid = %h.uuid, "the host's password was changed; automatic reconnects stop until UpdateKVMHost");
             }
         }
