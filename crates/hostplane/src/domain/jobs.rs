@@ -8,9 +8,14 @@
 //! ends every job a previous run left `Running`, with an error that says the server restarted.
 //!
 //! A stored result is `{"output": Output}` or `{"error": ErrorCode}`; the faces render it.
+//!
+//! While a job runs, the step it is at (e.g. `collect-facts`) is kept in memory: operations
+//! call [`step`], pollers read [`current_step`]. It is progress for people, not state: it is
+//! not stored and a restart forgets it.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -19,6 +24,30 @@ use super::{App, Output};
 use crate::error::{Code, Error, Result};
 use crate::store::jobs::{JobRow, FAILED, SUCCEEDED};
 use crate::time::now_ms;
+
+tokio::task_local! {
+    static JOB: String;
+}
+
+fn steps() -> &'static Mutex<HashMap<String, String>> {
+    static STEPS: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    STEPS.get_or_init(Default::default)
+}
+
+/// Record the step the current job is at (no-op outside a job).
+pub fn step(name: &str) {
+    let _ = JOB.try_with(|job| {
+        steps()
+            .lock()
+            .expect("job steps")
+            .insert(job.clone(), name.to_string());
+    });
+}
+
+/// The step a running job reported last.
+pub fn current_step(job: &str) -> Option<String> {
+    steps().lock().expect("job steps").get(job).cloned()
+}
 
 /// Why a job could not be created.
 #[derive(Debug)]
@@ -52,7 +81,7 @@ where
     let job = uuid.clone();
     let api = api.to_string();
     tokio::spawn(async move {
-        let work = tokio::spawn(work);
+        let work = tokio::spawn(JOB.scope(job.clone(), work));
         let result = match tokio::time::timeout(timeout, work).await {
             Ok(Ok(r)) => r,
             Ok(Err(panic)) => Err(Error::internal(format!("the operation crashed: {panic}"))),
@@ -68,6 +97,7 @@ where
             tracing::info!(job = %job, api = %api, error = %e, "job failed");
         }
         finish(&app, &job, &result).await;
+        steps().lock().expect("job steps").remove(&job);
     });
     Ok(uuid)
 }

@@ -19,9 +19,17 @@ impl HostEnv {
     fn start(db: Db) -> HostEnv {
         let env = Env::start(db);
         // Test users are not root: keep the takeover flag in their home.
-        assert_eq!(env.api.set_config("kvm", "takeOverFlagPath", "~/.hostplane/takeOver").status, 200);
+        assert_eq!(
+            env.api
+                .set_config("kvm", "takeOverFlagPath", "~/.hostplane/takeOver")
+                .status,
+            200
+        );
         let zone = env.api.create_zone("z");
-        let cluster = env.api.create_cluster(zone["uuid"].as_str().unwrap(), "c")["uuid"].as_str().unwrap().to_string();
+        let cluster = env.api.create_cluster(zone["uuid"].as_str().unwrap(), "c")["uuid"]
+            .as_str()
+            .unwrap()
+            .to_string();
         HostEnv { env, cluster }
     }
     fn api(&self) -> &Api {
@@ -43,7 +51,9 @@ impl HostEnv {
         self.api().query(&format!("/hosts/{uuid}"))["inventories"][0].clone()
     }
     fn host_count(&self) -> i64 {
-        self.api().query("/hosts?count=true")["total"].as_i64().unwrap()
+        self.api().query("/hosts?count=true")["total"]
+            .as_i64()
+            .unwrap()
     }
     fn wait_status(&self, uuid: &str, status: &str, within: Duration) -> Duration {
         let t = Instant::now();
@@ -52,7 +62,10 @@ impl HostEnv {
             if h["status"] == status {
                 return t.elapsed();
             }
-            assert!(t.elapsed() < within, "host did not become {status} within {within:?}: {h}");
+            assert!(
+                t.elapsed() < within,
+                "host did not become {status} within {within:?}: {h}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -63,11 +76,17 @@ fn sshd() -> SshdHost {
 }
 
 fn fake(f: FakeFacts) -> SshdHost {
-    SshdHost::start(SshdOptions { fake: Some(f), ..Default::default() })
+    SshdHost::start(SshdOptions {
+        fake: Some(f),
+        ..Default::default()
+    })
 }
 
 fn sh(cmd: &str) -> String {
-    let out = std::process::Command::new("sh").args(["-c", cmd]).output().unwrap();
+    let out = std::process::Command::new("sh")
+        .args(["-c", cmd])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -83,32 +102,63 @@ fn add_reports_this_machines_facts(db: Db) {
     assert_eq!(inv["username"], host.user.as_str());
     let nproc: i64 = sh("nproc --all").parse().unwrap();
     assert_eq!(inv["cpuNum"], nproc);
-    assert_eq!(inv["totalCpuCapacity"], nproc * 10, "cpuNum x host.cpu.overProvisioning.ratio");
-    let mem_kb: i64 = sh("awk '/^MemTotal:/{print $2}' /proc/meminfo").parse().unwrap();
+    assert_eq!(
+        inv["totalCpuCapacity"],
+        nproc * 10,
+        "cpuNum x host.cpu.overProvisioning.ratio"
+    );
+    let mem_kb: i64 = sh("awk '/^MemTotal:/{print $2}' /proc/meminfo")
+        .parse()
+        .unwrap();
     assert_eq!(inv["totalMemoryCapacity"], mem_kb * 1024);
     assert_eq!(inv["availableMemoryCapacity"], mem_kb * 1024);
     assert_eq!(inv["architecture"], sh("uname -m"));
     assert_eq!(inv["hostname"], sh("hostname"));
     assert_eq!(inv["osDistribution"], sh(". /etc/os-release; echo $ID"));
     assert_eq!(inv["osVersion"], sh(". /etc/os-release; echo $VERSION_ID"));
-    for f in ["cpuStatus", "memoryStatus", "diskStatus", "nicStatus", "temperatureStatus"] {
-        assert!(["Normal", "Error", "Unknown"].contains(&inv[f].as_str().unwrap()), "{f}: {inv}");
+    for f in [
+        "cpuStatus",
+        "memoryStatus",
+        "diskStatus",
+        "nicStatus",
+        "temperatureStatus",
+    ] {
+        assert!(
+            ["Normal", "Error", "Unknown"].contains(&inv[f].as_str().unwrap()),
+            "{f}: {inv}"
+        );
     }
     assert!(inv.get("password").is_none());
     let uuid = inv["uuid"].as_str().unwrap();
     // Facts are queryable as system tags, and the pinned host key is visible.
-    let os = format!("os::distribution::{}", inv["osDistribution"].as_str().unwrap());
-    assert_eq!(he.api().query(&format!("/hosts?q=__systemTag__={os}"))["inventories"][0]["uuid"], uuid);
+    let os = format!(
+        "os::distribution::{}",
+        inv["osDistribution"].as_str().unwrap()
+    );
+    assert_eq!(
+        he.api().query(&format!("/hosts?q=__systemTag__={os}"))["inventories"][0]["uuid"],
+        uuid
+    );
     let fp = host.host_key_fingerprint.replace('+', "%2B"); // base64 may hold '+'; it must be encoded
-    assert_eq!(he.api().query(&format!("/hosts?q=__systemTag__=sshHostKey::{fp}"))["inventories"][0]["uuid"], uuid);
+    assert_eq!(
+        he.api()
+            .query(&format!("/hosts?q=__systemTag__=sshHostKey::{fp}"))["inventories"][0]["uuid"],
+        uuid
+    );
     // The cluster took the host's architecture.
-    assert_eq!(he.api().query("/clusters")["inventories"][0]["architecture"], sh("uname -m"));
+    assert_eq!(
+        he.api().query("/clusters")["inventories"][0]["architecture"],
+        sh("uname -m")
+    );
     // The password is nowhere in the log, and not in the database in clear.
     assert!(!he.env.server.log().contains(&host.password));
     if db == Db::Sqlite {
         let raw = std::fs::read(he.env.server.data_dir.join("hostplane.db")).unwrap();
         let needle = host.password.as_bytes();
-        assert!(!raw.windows(needle.len()).any(|w| w == needle), "the password is stored encrypted");
+        assert!(
+            !raw.windows(needle.len()).any(|w| w == needle),
+            "the password is stored encrypted"
+        );
     }
     // KVM-only fields need the type switch.
     assert_error(&he.api().get("/hosts?q=sshPort=1"), 503, "SYS.1000");
@@ -126,7 +176,10 @@ fn wrong_password_rolls_back(db: Db) {
     assert!(r.body["error"]["opaque"]["hint"].as_str().is_some());
     assert!(!r.text.contains("not-the-password"));
     assert_eq!(he.host_count(), 0);
-    assert_eq!(he.api().query("/hosts?q=__systemTag__~=%&count=true")["total"], 0);
+    assert_eq!(
+        he.api().query("/hosts?q=__systemTag__~=%&count=true")["total"],
+        0
+    );
 }
 
 fn closed_port_fails_fast_and_bounded(db: Db) {
@@ -138,7 +191,11 @@ fn closed_port_fails_fast_and_bounded(db: Db) {
     let r = he.add(&host, json!({}));
     assert_error(&r, 503, "SYS.1006");
     assert_eq!(r.body["error"]["opaque"]["step"], "wait-for-ssh-port");
-    assert!(t.elapsed() < Duration::from_secs(15), "took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        t.elapsed()
+    );
     assert_eq!(he.host_count(), 0);
 }
 
@@ -151,38 +208,100 @@ fn validation_and_duplicates(db: Db) {
         p[k] = v;
         p
     };
-    assert_error(&he.api().post("/hosts/kvm", with("managementIp", json!("###"))), 503, "SYS.1007");
-    assert_error(&he.api().post("/hosts/kvm", with("managementIp", json!(""))), 503, "SYS.1007");
-    assert_error(&he.api().post("/hosts/kvm", with("clusterUuid", json!("0123456789abcdef0123456789abcdef"))), 503, "SYS.1003");
-    assert_error(&he.api().post("/hosts/kvm", with("sshPort", json!(70000))), 503, "SYS.1007");
-    assert_error(&he.api().post("/hosts/kvm", with("name", json!("n".repeat(256)))), 503, "SYS.1007");
-    assert_error(&he.api().post("/hosts/kvm", with("systemTags", json!(["bogus"]))), 503, "SYS.1007");
-    assert_error(&he.api().post("/hosts/kvm", with("resourceUuid", json!("xyz"))), 503, "SYS.1007");
-    let r = he.api().send(Method::POST, "/zstack/v1/hosts/kvm", Some(json!({"params": with("sshPort", json!("2.5"))})), &[]);
-    assert_eq!((r.status, r.text.as_str()), (400, "[sshPort] field is excepted an int or long, but was [2.5]."));
+    assert_error(
+        &he.api()
+            .post("/hosts/kvm", with("managementIp", json!("###"))),
+        503,
+        "SYS.1007",
+    );
+    assert_error(
+        &he.api().post("/hosts/kvm", with("managementIp", json!(""))),
+        503,
+        "SYS.1007",
+    );
+    assert_error(
+        &he.api().post(
+            "/hosts/kvm",
+            with("clusterUuid", json!("0123456789abcdef0123456789abcdef")),
+        ),
+        503,
+        "SYS.1003",
+    );
+    assert_error(
+        &he.api().post("/hosts/kvm", with("sshPort", json!(70000))),
+        503,
+        "SYS.1007",
+    );
+    assert_error(
+        &he.api()
+            .post("/hosts/kvm", with("name", json!("n".repeat(256)))),
+        503,
+        "SYS.1007",
+    );
+    assert_error(
+        &he.api()
+            .post("/hosts/kvm", with("systemTags", json!(["bogus"]))),
+        503,
+        "SYS.1007",
+    );
+    assert_error(
+        &he.api()
+            .post("/hosts/kvm", with("resourceUuid", json!("xyz"))),
+        503,
+        "SYS.1007",
+    );
+    let r = he.api().send(
+        Method::POST,
+        "/zstack/v1/hosts/kvm",
+        Some(json!({"params": with("sshPort", json!("2.5"))})),
+        &[],
+    );
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (
+            400,
+            "[sshPort] field is excepted an int or long, but was [2.5]."
+        )
+    );
     assert_eq!(he.host_count(), 0, "nothing half-written");
     // The seed's curl sends sshPort as a string; that is accepted.
-    let r = he.api().post("/hosts/kvm", with("sshPort", json!(host.port.to_string())));
+    let r = he
+        .api()
+        .post("/hosts/kvm", with("sshPort", json!(host.port.to_string())));
     assert_eq!(r.status, 200, "{}", r.text);
     // pageTableExtensionDisabled is kept as a system tag.
     let uuid = r.body["inventory"]["uuid"].as_str().unwrap().to_string();
     assert_error(&he.api().post("/hosts/kvm", base.clone()), 503, "SYS.1007");
     assert_eq!(he.host_count(), 1);
     assert_eq!(he.api().delete(&format!("/hosts/{uuid}")).status, 200);
-    let r = he.api().post("/hosts/kvm", with("systemTags", json!(["pageTableExtensionDisabled"])));
+    let r = he.api().post(
+        "/hosts/kvm",
+        with("systemTags", json!(["pageTableExtensionDisabled"])),
+    );
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(he.api().query("/hosts?q=__systemTag__=pageTableExtensionDisabled&count=true")["total"], 1);
+    assert_eq!(
+        he.api()
+            .query("/hosts?q=__systemTag__=pageTableExtensionDisabled&count=true")["total"],
+        1
+    );
 }
 
 fn concurrent_adds_of_one_ip_give_one_host(db: Db) {
     let he = HostEnv::start(db);
     let host = sshd();
     let results: Vec<Resp> = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..8).map(|_| s.spawn(|| he.add(&host, json!({})))).collect();
+        let hs: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| he.add(&host, json!({}))))
+            .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let ok = results.iter().filter(|r| r.status == 200).count();
-    assert_eq!(ok, 1, "{:?}", results.iter().map(|r| &r.text).collect::<Vec<_>>());
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        results.iter().map(|r| &r.text).collect::<Vec<_>>()
+    );
     for r in results.iter().filter(|r| r.status != 200) {
         assert_error(r, 503, "SYS.1007");
     }
@@ -191,30 +310,66 @@ fn concurrent_adds_of_one_ip_give_one_host(db: Db) {
 
 fn host_without_virtualization_is_refused(db: Db) {
     let he = HostEnv::start(db);
-    let host = fake(FakeFacts { hide_virtualization: true, ..Default::default() });
+    let host = fake(FakeFacts {
+        hide_virtualization: true,
+        ..Default::default()
+    });
     let r = he.add(&host, json!({}));
     assert_error(&r, 503, "SYS.1006");
     assert_eq!(r.body["error"]["opaque"]["step"], "check-virtualization");
-    assert!(r.body["error"]["details"].as_str().unwrap().contains("BIOS"), "{}", r.text);
+    assert!(
+        r.body["error"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("BIOS"),
+        "{}",
+        r.text
+    );
     assert_eq!(he.host_count(), 0);
 }
 
 fn preflight_checks(db: Db) {
     let he = HostEnv::start(db);
     // Memory below kvm.reservedMemory.
-    let small = fake(FakeFacts { mem_total_kb: Some(512 * 1024), add_vmx: true, ..Default::default() });
+    let small = fake(FakeFacts {
+        mem_total_kb: Some(512 * 1024),
+        add_vmx: true,
+        ..Default::default()
+    });
     let r = he.add(&small, json!({}));
-    assert_eq!(r.body["error"]["opaque"]["step"], "check-memory", "{}", r.text);
+    assert_eq!(
+        r.body["error"]["opaque"]["step"], "check-memory",
+        "{}",
+        r.text
+    );
     he.api().set_config("kvm", "reservedMemory", "256M");
-    assert_eq!(he.add(&small, json!({})).status, 200, "a lower reserve lets it in");
+    assert_eq!(
+        he.add(&small, json!({})).status,
+        200,
+        "a lower reserve lets it in"
+    );
     // Another OS in the same cluster.
-    let other_os = fake(FakeFacts { os_release: Some("ID=rocky\nVERSION_ID=\"9.3\"\nPRETTY_NAME=\"Rocky Linux 9.3 (Blue Onyx)\"\n".into()), add_vmx: true, ..Default::default() });
+    let other_os = fake(FakeFacts {
+        os_release: Some(
+            "ID=rocky\nVERSION_ID=\"9.3\"\nPRETTY_NAME=\"Rocky Linux 9.3 (Blue Onyx)\"\n".into(),
+        ),
+        add_vmx: true,
+        ..Default::default()
+    });
     let r = he.add(&other_os, json!({}));
     assert_eq!(r.body["error"]["opaque"]["step"], "check-os", "{}", r.text);
     // Another architecture.
-    let arm = fake(FakeFacts { arch: Some("aarch64".into()), add_vmx: true, ..Default::default() });
+    let arm = fake(FakeFacts {
+        arch: Some("aarch64".into()),
+        add_vmx: true,
+        ..Default::default()
+    });
     let r = he.add(&arm, json!({}));
-    assert_eq!(r.body["error"]["opaque"]["step"], "check-architecture", "{}", r.text);
+    assert_eq!(
+        r.body["error"]["opaque"]["step"], "check-architecture",
+        "{}",
+        r.text
+    );
     assert_eq!(he.host_count(), 1);
 }
 
@@ -223,20 +378,46 @@ fn host_key_is_pinned(db: Db) {
     let mut host = sshd();
     let uuid = he.add_ok(&host)["uuid"].as_str().unwrap().to_string();
     host.regenerate_host_key();
-    let r = he.api().action(&format!("/hosts/{uuid}/actions"), "reconnectHost", json!({}));
+    let r = he.api().action(
+        &format!("/hosts/{uuid}/actions"),
+        "reconnectHost",
+        json!({}),
+    );
     assert_error(&r, 503, "HOST.1002");
-    assert_eq!(r.body["error"]["cause"]["opaque"]["reason"], "HOST.SSH.HOST_KEY_CHANGED", "{}", r.text);
+    assert_eq!(
+        r.body["error"]["cause"]["opaque"]["reason"], "HOST.SSH.HOST_KEY_CHANGED",
+        "{}",
+        r.text
+    );
     assert_eq!(he.host(&uuid)["status"], "Disconnected");
     // Re-pin on purpose.
-    let r = he.api().action(&format!("/hosts/{uuid}/actions"), "reconnectHost", json!({"repinHostKey": true}));
+    let r = he.api().action(
+        &format!("/hosts/{uuid}/actions"),
+        "reconnectHost",
+        json!({"repinHostKey": true}),
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["inventory"]["status"], "Connected");
-    let tag = format!("sshHostKey::{}", host.host_key_fingerprint.replace('+', "%2B"));
-    assert_eq!(he.api().query(&format!("/hosts?q=__systemTag__={tag}&count=true"))["total"], 1);
+    let tag = format!(
+        "sshHostKey::{}",
+        host.host_key_fingerprint.replace('+', "%2B")
+    );
+    assert_eq!(
+        he.api()
+            .query(&format!("/hosts?q=__systemTag__={tag}&count=true"))["total"],
+        1
+    );
     // An expected fingerprint given at add time must match.
     let other = sshd();
-    let r = he.add(&other, json!({"hostKeyFingerprint": "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}));
-    assert_eq!(r.body["error"]["opaque"]["reason"], "HOST.SSH.HOST_KEY_CHANGED", "{}", r.text);
+    let r = he.add(
+        &other,
+        json!({"hostKeyFingerprint": "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}),
+    );
+    assert_eq!(
+        r.body["error"]["opaque"]["reason"], "HOST.SSH.HOST_KEY_CHANGED",
+        "{}",
+        r.text
+    );
     assert_eq!(he.host_count(), 1);
 }
 
@@ -250,10 +431,20 @@ fn ping_tracks_disconnect_and_recovery(db: Db) {
     // interval x tries, plus slack for the try timeouts and this poll.
     let took = he.wait_status(&uuid, "Disconnected", Duration::from_secs(1 * 2 + 8));
     eprintln!("Disconnected after {took:?}");
-    assert_eq!(he.api().query(&format!("/hosts?q=uuid={uuid}&q=__systemTag__~=ConnectedTime::%&count=true"))["total"], 0);
+    assert_eq!(
+        he.api().query(&format!(
+            "/hosts?q=uuid={uuid}&q=__systemTag__~=ConnectedTime::%&count=true"
+        ))["total"],
+        0
+    );
     host.restart();
     he.wait_status(&uuid, "Connected", Duration::from_secs(20));
-    assert_eq!(he.api().query(&format!("/hosts?q=uuid={uuid}&q=__systemTag__~=ConnectedTime::%&count=true"))["total"], 1);
+    assert_eq!(
+        he.api().query(&format!(
+            "/hosts?q=uuid={uuid}&q=__systemTag__~=ConnectedTime::%&count=true"
+        ))["total"],
+        1
+    );
 }
 
 fn changed_password_stops_auto_reconnect(db: Db) {
@@ -261,7 +452,11 @@ fn changed_password_stops_auto_reconnect(db: Db) {
     let mut host = sshd();
     let uuid = he.add_ok(&host)["uuid"].as_str().unwrap().to_string();
     host.set_password("a-new-Passw0rd");
-    let r = he.api().action(&format!("/hosts/{uuid}/actions"), "reconnectHost", json!({}));
+    let r = he.api().action(
+        &format!("/hosts/{uuid}/actions"),
+        "reconnectHost",
+        json!({}),
+    );
     assert_error(&r, 503, "HOST.1002");
     assert_eq!(r.body["error"]["cause"]["code"], "HOST.1012", "{}", r.text);
     assert_eq!(he.host(&uuid)["status"], "Disconnected");
@@ -270,7 +465,11 @@ fn changed_password_stops_auto_reconnect(db: Db) {
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(he.host(&uuid)["status"], "Disconnected");
     // New credentials: the next reconnect works (UpdateKVMHost itself does not reconnect).
-    let r = he.api().action(&format!("/hosts/kvm/{uuid}/actions"), "updateKVMHost", json!({"password": "a-new-Passw0rd"}));
+    let r = he.api().action(
+        &format!("/hosts/kvm/{uuid}/actions"),
+        "updateKVMHost",
+        json!({"password": "a-new-Passw0rd"}),
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.text.find("a-new-Passw0rd").is_none());
     he.wait_status(&uuid, "Connected", Duration::from_secs(15));
@@ -282,11 +481,24 @@ fn delete_modes(db: Db) {
     let host = sshd();
     let uuid = he.add_ok(&host)["uuid"].as_str().unwrap().to_string();
     let flag = host.home.join(".hostplane/takeOver");
-    assert!(std::fs::read_to_string(&flag).unwrap().contains(&uuid), "the takeover flag names the host");
-    assert_eq!(he.api().delete(&format!("/hosts/{uuid}?deleteMode=Permissive")).body, json!({}));
+    assert!(
+        std::fs::read_to_string(&flag).unwrap().contains(&uuid),
+        "the takeover flag names the host"
+    );
+    assert_eq!(
+        he.api()
+            .delete(&format!("/hosts/{uuid}?deleteMode=Permissive"))
+            .body,
+        json!({})
+    );
     assert_eq!(he.host_count(), 0);
     assert!(!flag.exists(), "Permissive removed the takeover flag");
-    assert_eq!(he.api().query(&format!("/hosts?q=uuid={uuid}&q=__systemTag__~=%&count=true"))["total"], 0);
+    assert_eq!(
+        he.api().query(&format!(
+            "/hosts?q=uuid={uuid}&q=__systemTag__~=%&count=true"
+        ))["total"],
+        0
+    );
     // A missing host, in any format, deletes fine.
     assert_eq!(he.api().delete("/hosts/whatever").status, 200);
     // Enforcing with the host's sshd gone: no waiting on it.
@@ -294,8 +506,17 @@ fn delete_modes(db: Db) {
     let uuid = he.add_ok(&gone)["uuid"].as_str().unwrap().to_string();
     gone.stop();
     let t = Instant::now();
-    assert_eq!(he.api().delete(&format!("/hosts/{uuid}?deleteMode=Enforcing")).status, 200);
-    assert!(t.elapsed() < Duration::from_secs(3), "Enforcing took {:?}", t.elapsed());
+    assert_eq!(
+        he.api()
+            .delete(&format!("/hosts/{uuid}?deleteMode=Enforcing"))
+            .status,
+        200
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "Enforcing took {:?}",
+        t.elapsed()
+    );
     // Permissive with sshd gone also completes (bounded).
     let mut gone2 = sshd();
     let uuid = he.add_ok(&gone2)["uuid"].as_str().unwrap().to_string();
@@ -305,7 +526,10 @@ fn delete_modes(db: Db) {
     // Deleting the cluster deletes its hosts.
     let h3 = sshd();
     he.add_ok(&h3);
-    assert_eq!(he.api().delete(&format!("/clusters/{}", he.cluster)).status, 200);
+    assert_eq!(
+        he.api().delete(&format!("/clusters/{}", he.cluster)).status,
+        200
+    );
     assert_eq!(he.host_count(), 0);
 }
 
@@ -314,12 +538,26 @@ fn maintain_and_enable(db: Db) {
     let mut host = sshd();
     let uuid = he.add_ok(&host)["uuid"].as_str().unwrap().to_string();
     let path = format!("/hosts/{uuid}/actions");
-    let r = he.api().action(&path, "changeHostState", json!({"stateEvent": "maintain"}));
+    let r = he
+        .api()
+        .action(&path, "changeHostState", json!({"stateEvent": "maintain"}));
     assert_eq!(r.body["inventory"]["state"], "Maintenance", "{}", r.text);
-    assert!(r.body["inventory"].get("username").is_none(), "ChangeHostState answers a plain HostInventory");
+    assert!(
+        r.body["inventory"].get("username").is_none(),
+        "ChangeHostState answers a plain HostInventory"
+    );
     // A second maintain has no transition; reconnect is refused in maintenance.
-    assert_error(&he.api().action(&path, "changeHostState", json!({"stateEvent": "maintain"})), 503, "SYS.1000");
-    assert_error(&he.api().action(&path, "reconnectHost", json!({})), 503, "HOST.1002");
+    assert_error(
+        &he.api()
+            .action(&path, "changeHostState", json!({"stateEvent": "maintain"})),
+        503,
+        "SYS.1000",
+    );
+    assert_error(
+        &he.api().action(&path, "reconnectHost", json!({})),
+        503,
+        "HOST.1002",
+    );
     // No pings in maintenance: stopping sshd changes nothing.
     he.api().set_config("host", "ping.interval", "1");
     host.stop();
@@ -327,18 +565,32 @@ fn maintain_and_enable(db: Db) {
     assert_eq!(he.host(&uuid)["status"], "Connected");
     host.restart();
     // Leaving maintenance reconnects.
-    let r = he.api().action(&path, "changeHostState", json!({"stateEvent": "enable"}));
+    let r = he
+        .api()
+        .action(&path, "changeHostState", json!({"stateEvent": "enable"}));
     assert_eq!(r.body["inventory"]["state"], "Enabled");
     assert_eq!(r.body["inventory"]["status"], "Connecting");
     he.wait_status(&uuid, "Connected", Duration::from_secs(15));
     // disable / enable, and maintain on a Disconnected host.
-    let r = he.api().action(&path, "changeHostState", json!({"stateEvent": "disable"}));
+    let r = he
+        .api()
+        .action(&path, "changeHostState", json!({"stateEvent": "disable"}));
     assert_eq!(r.body["inventory"]["state"], "Disabled");
     he.api().set_config("host", "ping.maxFailure", "1");
     host.stop();
     he.wait_status(&uuid, "Disconnected", Duration::from_secs(10));
-    assert_error(&he.api().action(&path, "changeHostState", json!({"stateEvent": "maintain"})), 503, "SYS.1006");
-    assert_error(&he.api().action(&path, "changeHostState", json!({"stateEvent": "sleep"})), 503, "SYS.1007");
+    assert_error(
+        &he.api()
+            .action(&path, "changeHostState", json!({"stateEvent": "maintain"})),
+        503,
+        "SYS.1006",
+    );
+    assert_error(
+        &he.api()
+            .action(&path, "changeHostState", json!({"stateEvent": "sleep"})),
+        503,
+        "SYS.1007",
+    );
 }
 
 fn updates(db: Db) {
@@ -347,19 +599,89 @@ fn updates(db: Db) {
     let b = sshd();
     let ua = he.add_ok(&a)["uuid"].as_str().unwrap().to_string();
     let ub = he.add_ok(&b)["uuid"].as_str().unwrap().to_string();
-    let r = he.api().action(&format!("/hosts/{ua}/actions"), "updateHost", json!({"name": "renamed", "description": "d"}));
-    assert_eq!((r.body["inventory"]["name"].as_str(), r.body["inventory"]["description"].as_str()), (Some("renamed"), Some("d")));
-    assert_eq!(r.body["inventory"]["username"], a.user.as_str(), "UpdateHost answers the KVM inventory");
+    let r = he.api().action(
+        &format!("/hosts/{ua}/actions"),
+        "updateHost",
+        json!({"name": "renamed", "description": "d"}),
+    );
+    assert_eq!(
+        (
+            r.body["inventory"]["name"].as_str(),
+            r.body["inventory"]["description"].as_str()
+        ),
+        (Some("renamed"), Some("d"))
+    );
+    assert_eq!(
+        r.body["inventory"]["username"],
+        a.user.as_str(),
+        "UpdateHost answers the KVM inventory"
+    );
     // Another host's IP, or its own: refused.
-    assert_error(&he.api().action(&format!("/hosts/{ua}/actions"), "updateHost", json!({"managementIp": b.ip})), 503, "SYS.1007");
-    assert_error(&he.api().action(&format!("/hosts/{ua}/actions"), "updateHost", json!({"managementIp": a.ip})), 503, "SYS.1007");
-    assert_error(&he.api().action(&format!("/hosts/kvm/{ua}/actions"), "updateKVMHost", json!({"sshPort": 0})), 503, "SYS.1007");
-    assert_error(&he.api().action(&format!("/hosts/kvm/{ua}/actions"), "updateKVMHost", json!({"username": ""})), 503, "SYS.1007");
-    let r = he.api().action(&format!("/hosts/kvm/{ub}/actions"), "updateKVMHost", json!({"sshPort": 2222, "name": "b2"}));
-    assert_eq!((r.body["inventory"]["sshPort"].as_i64(), r.body["inventory"]["name"].as_str()), (Some(2222), Some("b2")));
-    assert_eq!(r.body["inventory"]["status"], "Connected", "an update does not reconnect");
-    assert_eq!(he.api().query("/hosts?q=name=renamed")["inventories"][0]["uuid"], ua.as_str());
-    assert_error(&he.api().action("/hosts/0123456789abcdef0123456789abcdef/actions", "updateHost", json!({"name": "x"})), 503, "SYS.1003");
+    assert_error(
+        &he.api().action(
+            &format!("/hosts/{ua}/actions"),
+            "updateHost",
+            json!({"managementIp": b.ip}),
+        ),
+        503,
+        "SYS.1007",
+    );
+    assert_error(
+        &he.api().action(
+            &format!("/hosts/{ua}/actions"),
+            "updateHost",
+            json!({"managementIp": a.ip}),
+        ),
+        503,
+        "SYS.1007",
+    );
+    assert_error(
+        &he.api().action(
+            &format!("/hosts/kvm/{ua}/actions"),
+            "updateKVMHost",
+            json!({"sshPort": 0}),
+        ),
+        503,
+        "SYS.1007",
+    );
+    assert_error(
+        &he.api().action(
+            &format!("/hosts/kvm/{ua}/actions"),
+            "updateKVMHost",
+            json!({"username": ""}),
+        ),
+        503,
+        "SYS.1007",
+    );
+    let r = he.api().action(
+        &format!("/hosts/kvm/{ub}/actions"),
+        "updateKVMHost",
+        json!({"sshPort": 2222, "name": "b2"}),
+    );
+    assert_eq!(
+        (
+            r.body["inventory"]["sshPort"].as_i64(),
+            r.body["inventory"]["name"].as_str()
+        ),
+        (Some(2222), Some("b2"))
+    );
+    assert_eq!(
+        r.body["inventory"]["status"], "Connected",
+        "an update does not reconnect"
+    );
+    assert_eq!(
+        he.api().query("/hosts?q=name=renamed")["inventories"][0]["uuid"],
+        ua.as_str()
+    );
+    assert_error(
+        &he.api().action(
+            "/hosts/0123456789abcdef0123456789abcdef/actions",
+            "updateHost",
+            json!({"name": "x"}),
+        ),
+        503,
+        "SYS.1003",
+    );
 }
 
 fn private_key_login(db: Db) {
@@ -380,8 +702,15 @@ fn takeover_by_another_server_is_refused(db: Db) {
     first.add_ok(&host);
     let r = second.add(&host, json!({}));
     assert_error(&r, 503, "SYS.1006");
-    assert_eq!(r.body["error"]["opaque"]["step"], "check-takeover", "{}", r.text);
-    assert!(r.body["error"]["details"].as_str().unwrap().contains("taken over"));
+    assert_eq!(
+        r.body["error"]["opaque"]["step"], "check-takeover",
+        "{}",
+        r.text
+    );
+    assert!(r.body["error"]["details"]
+        .as_str()
+        .unwrap()
+        .contains("taken over"));
     assert_eq!(second.host_count(), 0);
 }
 
@@ -391,11 +720,18 @@ fn restart_with_hosts_in_each_status(db: Db) {
     let mut disconnected = sshd();
     let maintained = sshd();
     let uc = he.add_ok(&connected)["uuid"].as_str().unwrap().to_string();
-    let ud = he.add_ok(&disconnected)["uuid"].as_str().unwrap().to_string();
+    let ud = he.add_ok(&disconnected)["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let um = he.add_ok(&maintained)["uuid"].as_str().unwrap().to_string();
     he.api().set_config("host", "ping.interval", "1");
     he.api().set_config("host", "ping.maxFailure", "1");
-    he.api().action(&format!("/hosts/{um}/actions"), "changeHostState", json!({"stateEvent": "maintain"}));
+    he.api().action(
+        &format!("/hosts/{um}/actions"),
+        "changeHostState",
+        json!({"stateEvent": "maintain"}),
+    );
     disconnected.stop();
     he.wait_status(&ud, "Disconnected", Duration::from_secs(10));
     he.env.server.kill();
@@ -410,7 +746,65 @@ fn restart_with_hosts_in_each_status(db: Db) {
     he.wait_status(&uc, "Disconnected", Duration::from_secs(10));
 }
 
+fn concurrent_reconnects_share_one_run(db: Db) {
+    let he = HostEnv::start(db);
+    let host = sshd();
+    let uuid = he.add_ok(&host)["uuid"].as_str().unwrap().to_string();
+    let logins = |h: &SshdHost| h.log().matches("Accepted password").count();
+    let before = logins(&host);
+    let path = format!("/hosts/{uuid}/actions");
+    let results: Vec<Resp> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..6)
+            .map(|_| s.spawn(|| he.api().action(&path, "reconnectHost", json!({}))))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in &results {
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["inventory"]["status"], "Connected");
+    }
+    let extra = logins(&host) - before;
+    eprintln!("{extra} logins for 6 concurrent reconnects");
+    assert!(
+        extra <= 3,
+        "{extra} logins for 6 concurrent reconnects: they should share runs"
+    );
+}
+
+fn running_job_reports_its_step(db: Db) {
+    let he = HostEnv::start(db);
+    he.api().set_config("kvm", "testSshPortOpenTimeout", "3");
+    let mut host = sshd();
+    host.stop();
+    let body = json!({"params": {"name": "h", "managementIp": host.ip, "sshPort": host.port, "username": host.user, "password": host.password, "clusterUuid": he.cluster}});
+    let r = he
+        .api()
+        .send(Method::POST, "/zstack/v1/hosts/kvm", Some(body), &[]);
+    let loc = r.body["location"]
+        .as_str()
+        .unwrap()
+        .replace(&he.env.server.base, "");
+    std::thread::sleep(Duration::from_millis(500));
+    let raw = he
+        .api()
+        .http
+        .get(format!("{}{loc}", he.env.server.base))
+        .send()
+        .unwrap();
+    assert_eq!(raw.status().as_u16(), 202);
+    assert_eq!(
+        raw.headers()
+            .get("x-job-step")
+            .and_then(|v| v.to_str().ok()),
+        Some("ssh-login")
+    );
+    assert_eq!(raw.text().unwrap(), "{}", "the body stays ZStack's");
+    assert_error(&he.api().poll(&loc), 503, "SYS.1006");
+}
+
 both_stores!(
+    concurrent_reconnects_share_one_run,
+    running_job_reports_its_step,
     add_reports_this_machines_facts,
     wrong_password_rolls_back,
     closed_port_fails_fast_and_bounded,

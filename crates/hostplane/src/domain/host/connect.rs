@@ -25,7 +25,7 @@ use hostplane_ssh::{Session, SshError};
 use super::{connect_options, facts, in_maintenance, CONNECTING, DISCONNECTED};
 use crate::domain::api::Params;
 use crate::domain::catalogue::HOST;
-use crate::domain::{query, App, Output};
+use crate::domain::{jobs, query, App, Output};
 use crate::error::{Code, Error, Result};
 use crate::store::hosts::HostRow;
 use crate::time::now_ms;
@@ -150,6 +150,7 @@ async fn connect_steps(app: &Arc<App>, h: &HostRow, mode: Mode) -> Result<()> {
     let opts = connect_options(&app.configs, pin);
     let user = h.username.clone().unwrap_or_else(|| "root".into());
     let port = h.ssh_port.unwrap_or(22) as u16;
+    jobs::step("ssh-login");
     let session = Session::connect(&h.management_ip, port, &user, &cred, &opts)
         .await
         .map_err(|e| ssh_error(h, &user, port, e, mode))?;
@@ -166,13 +167,17 @@ async fn steps_on_session(
 ) -> Result<()> {
     let flag_path = app.configs.get("kvm.takeOverFlagPath");
     if mode.new_add {
+        jobs::step("check-takeover");
         check_takeover(app, h, session, &flag_path).await?;
     }
+    jobs::step("collect-facts");
     let f = session
         .collect_facts()
         .await
         .map_err(|e| ssh_step(h, "collect-facts", e))?;
+    jobs::step("check-host");
     facts::check(app, h, &f, mode.new_add).await?;
+    jobs::step("write-takeover-flag");
     session.write_takeover_flag(&flag_path, &h.uuid).await.map_err(|e| {
         ssh_step(h, "write-takeover-flag", e).with_opaque(
             "hint",
