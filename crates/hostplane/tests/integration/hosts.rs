@@ -429,7 +429,11 @@ fn ping_tracks_disconnect_and_recovery(db: Db) {
     he.api().set_config("host", "ping.interval", "1");
     host.stop();
     // interval x tries, plus slack for the try timeouts and this poll.
-    let took = he.wait_status(&uuid, "Disconnected", Duration::from_secs(1 * 2 + 8));
+    let took = he.wait_status(
+        &uuid,
+        "Disconnected",
+        Duration::from_secs(2 + 8), /* 1 s x 2 tries + slack */
+    );
     eprintln!("Disconnected after {took:?}");
     assert_eq!(
         he.api().query(&format!(
