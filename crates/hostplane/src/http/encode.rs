@@ -51,59 +51,88 @@ fn add_schema_of(schema: &mut Map<String, Value>, path: &str, inv: &Inventory) {
     }
 }
 
-/// The REST body of a successful call. `with_schema`: add the `schema` map.
-pub fn rest_body(out: &Output, with_schema: bool) -> Value {
-    let mut body = Map::new();
-    let mut schema = Map::new();
+/// Which face a reply is for: the two differ only in a few field names and `success`.
+#[derive(Clone, Copy, PartialEq)]
+enum Face {
+    Rest,
+    Rpc,
+}
+
+/// The reply's own fields (without `schema` or `error`).
+fn reply_fields(out: &Output, face: Face) -> Map<String, Value> {
+    let mut m = Map::new();
+    let inventories = |items: &[Inventory]| {
+        Value::Array(
+            items
+                .iter()
+                .map(|i| Value::Object(i.json.clone()))
+                .collect(),
+        )
+    };
+    // REST maps a few replies with `fieldsTo={"all"}`, which copies the inherited `success`.
+    let mut rest_success = false;
     match out {
         Output::Inventory(inv) => {
-            body.insert("inventory".into(), Value::Object(inv.json.clone()));
-            add_schema_of(&mut schema, "inventory", inv);
+            m.insert("inventory".into(), Value::Object(inv.json.clone()));
         }
         Output::Inventories { items, total } => {
-            body.insert(
-                "inventories".into(),
-                Value::Array(
-                    items
-                        .iter()
-                        .map(|i| Value::Object(i.json.clone()))
-                        .collect(),
-                ),
-            );
+            m.insert("inventories".into(), inventories(items));
             if let Some(t) = total {
-                body.insert("total".into(), (*t).into());
-            }
-            for (i, inv) in items.iter().enumerate() {
-                add_schema_of(&mut schema, &format!("inventories[{i}]"), inv);
+                m.insert("total".into(), (*t).into());
             }
         }
         Output::Total(t) => {
-            body.insert("total".into(), (*t).into());
+            m.insert("total".into(), (*t).into());
         }
         Output::Empty => {}
         Output::Version(v) => {
-            body.insert("version".into(), v.clone().into());
-            body.insert("success".into(), true.into());
+            m.insert("version".into(), v.clone().into());
+            rest_success = true;
         }
         Output::Valid(b) => {
-            body.insert("valid".into(), (*b).into());
+            // REST renames it (`fieldsTo={"valid=validSession"}`).
+            let key = if face == Face::Rest {
+                "valid"
+            } else {
+                "validSession"
+            };
+            m.insert(key.into(), (*b).into());
         }
         Output::CurrentTime(ms) => {
-            body.insert(
+            m.insert(
                 "currentTime".into(),
                 json!({"MillionSeconds": ms, "Seconds": ms / 1000}),
             );
-            body.insert("success".into(), true.into());
+            rest_success = true;
         }
         Output::Architecture(a) => {
-            body.insert("architecture".into(), a.clone().into());
-            body.insert("success".into(), true.into());
+            m.insert("architecture".into(), a.clone().into());
+            rest_success = true;
         }
         Output::HypervisorTypes(t) => {
-            body.insert("hypervisorTypes".into(), json!(t));
+            m.insert("hypervisorTypes".into(), json!(t));
         }
     }
+    if face == Face::Rpc || rest_success {
+        m.insert("success".into(), true.into());
+    }
+    m
+}
+
+/// The REST body of a successful call. `with_schema`: add the `schema` map.
+pub fn rest_body(out: &Output, with_schema: bool) -> Value {
+    let mut body = reply_fields(out, Face::Rest);
     if with_schema {
+        let mut schema = Map::new();
+        match out {
+            Output::Inventory(inv) => add_schema_of(&mut schema, "inventory", inv),
+            Output::Inventories { items, .. } => {
+                for (i, inv) in items.iter().enumerate() {
+                    add_schema_of(&mut schema, &format!("inventories[{i}]"), inv);
+                }
+            }
+            _ => {}
+        }
         body.insert("schema".into(), Value::Object(schema));
     }
     Value::Object(body)
@@ -111,57 +140,15 @@ pub fn rest_body(out: &Output, with_schema: bool) -> Value {
 
 /// The RPC `result` object: `{"<reply class>": {fields..., "success": bool, "error"?}}`.
 pub fn rpc_result(reply_class: &str, result: &Result<Output, Error>) -> Value {
-    let mut fields = Map::new();
-    match result {
-        Ok(out) => {
-            match out {
-                Output::Inventory(inv) => {
-                    fields.insert("inventory".into(), Value::Object(inv.json.clone()));
-                }
-                Output::Inventories { items, total } => {
-                    fields.insert(
-                        "inventories".into(),
-                        Value::Array(
-                            items
-                                .iter()
-                                .map(|i| Value::Object(i.json.clone()))
-                                .collect(),
-                        ),
-                    );
-                    if let Some(t) = total {
-                        fields.insert("total".into(), (*t).into());
-                    }
-                }
-                Output::Total(t) => {
-                    fields.insert("total".into(), (*t).into());
-                }
-                Output::Empty => {}
-                Output::Version(v) => {
-                    fields.insert("version".into(), v.clone().into());
-                }
-                Output::Valid(b) => {
-                    fields.insert("validSession".into(), (*b).into());
-                }
-                Output::CurrentTime(ms) => {
-                    fields.insert(
-                        "currentTime".into(),
-                        json!({"MillionSeconds": ms, "Seconds": ms / 1000}),
-                    );
-                }
-                Output::Architecture(a) => {
-                    fields.insert("architecture".into(), a.clone().into());
-                }
-                Output::HypervisorTypes(t) => {
-                    fields.insert("hypervisorTypes".into(), json!(t));
-                }
-            }
-            fields.insert("success".into(), true.into());
-        }
+    let fields = match result {
+        Ok(out) => reply_fields(out, Face::Rpc),
         Err(e) => {
-            fields.insert("success".into(), false.into());
-            fields.insert("error".into(), e.to_error_code());
+            let mut m = Map::new();
+            m.insert("success".into(), false.into());
+            m.insert("error".into(), e.to_error_code());
+            m
         }
-    }
+    };
     let mut m = Map::new();
     m.insert(reply_class.to_string(), Value::Object(fields));
     Value::Object(m)

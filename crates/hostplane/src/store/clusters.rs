@@ -122,14 +122,7 @@ impl Store {
     /// Delete the cluster row and its tags. Hosts must already be gone (see `zone_delete`).
     pub async fn cluster_delete(&self, uuid: &str) -> sqlx::Result<()> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM system_tag WHERE resource_uuid = $1")
-            .bind(uuid)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM user_tag WHERE resource_uuid = $1")
-            .bind(uuid)
-            .execute(&mut *tx)
-            .await?;
+        super::tags::delete_tags_of(&mut tx, uuid).await?;
         sqlx::query("DELETE FROM cluster WHERE uuid = $1")
             .bind(uuid)
             .execute(&mut *tx)

@@ -261,14 +261,7 @@ impl Store {
     /// Delete a host row and its tags.
     pub async fn host_delete(&self, uuid: &str) -> sqlx::Result<()> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM system_tag WHERE resource_uuid = $1")
-            .bind(uuid)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM user_tag WHERE resource_uuid = $1")
-            .bind(uuid)
-            .execute(&mut *tx)
-            .await?;
+        super::tags::delete_tags_of(&mut tx, uuid).await?;
         sqlx::query("DELETE FROM host WHERE uuid = $1")
             .bind(uuid)
             .execute(&mut *tx)

@@ -4,9 +4,27 @@
 //! (`pageTableExtensionDisabled`); `inherent` marks those hostplane writes itself. User tags are
 //! free text. Tags go with their resource.
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::Store;
+
+/// Delete every tag of one resource, inside the caller's transaction (resources take their
+/// tags with them).
+pub(super) async fn delete_tags_of(
+    conn: &mut AnyConnection,
+    resource_uuid: &str,
+) -> sqlx::Result<()> {
+    for sql in [
+        "DELETE FROM system_tag WHERE resource_uuid = $1",
+        "DELETE FROM user_tag WHERE resource_uuid = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(resource_uuid)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TagRow {

@@ -103,15 +103,11 @@ impl Store {
     /// Delete the zone row; its clusters go with it (ON DELETE CASCADE). Hosts must already be
     /// gone: the domain deletes them first, because a host's deletion does more than a row.
     pub async fn zone_delete(&self, uuid: &str) -> sqlx::Result<()> {
+        let clusters = self.cluster_uuids_in_zone(uuid).await?;
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM system_tag WHERE resource_uuid = $1 OR resource_uuid IN (SELECT uuid FROM cluster WHERE zone_uuid = $1)")
-            .bind(uuid)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM user_tag WHERE resource_uuid = $1 OR resource_uuid IN (SELECT uuid FROM cluster WHERE zone_uuid = $1)")
-            .bind(uuid)
-            .execute(&mut *tx)
-            .await?;
+        for c in clusters.iter().map(String::as_str).chain([uuid]) {
+            super::tags::delete_tags_of(&mut tx, c).await?;
+        }
         sqlx::query("DELETE FROM cluster WHERE zone_uuid = $1")
             .bind(uuid)
             .execute(&mut *tx)
