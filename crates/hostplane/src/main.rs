@@ -1,3 +1,6 @@
+//! The `hostplane` binary: `serve` runs the server; every other command is the client
+//! (see [`hostplane::cli`]). Exit codes: 0 success, 1 API error, 2 usage error.
+
 use clap::Parser;
 use hostplane::cli::{Cli, Command};
 
@@ -13,5 +16,6 @@ fn main() -> anyhow::Result<()> {
                 .init();
             tokio::runtime::Runtime::new()?.block_on(hostplane::server::serve(args.into()))
         }
+        command => std::process::exit(hostplane::cli::run(cli.global, command)),
     }
 }

@@ -1,1 +1,987 @@
-//! (being written)
+//! The hostplane CLI against a running server: the real binary, run as a user would (its own
+//! HOME and config directory, no terminal), checking exit codes, stdout and stderr.
+//! SQLite only: the CLI talks REST, the store behind it does not matter here.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use hostplane_testkit::sshd::{SshdHost, SshdOptions};
+use serde_json::Value;
+
+use super::common::{sha512, Db, Env};
+
+/// The CLI of one user: its own HOME and XDG_CONFIG_HOME, pointed at one server.
+struct Cli {
+    home: PathBuf,
+    server: String,
+    env: Vec<(String, String)>,
+}
+
+/// What one run printed.
+#[derive(Debug)]
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn ok(self) -> Out {
+        assert_eq!(self.code, 0, "expected success: {self:?}");
+        self
+    }
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
+    }
+}
+
+impl Cli {
+    fn new(env: &Env) -> Cli {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let home = std::env::temp_dir().join(format!(
+            "hostplane-cli-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).unwrap();
+        Cli {
+            home,
+            server: env.server.base.clone(),
+            env: vec![],
+        }
+    }
+
+    fn config_dir(&self) -> PathBuf {
+        self.home.join("config").join("hostplane")
+    }
+
+    fn run_with(&self, args: &[&str], stdin: Option<&str>, extra_env: &[(&str, &str)]) -> Out {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hostplane"));
+        cmd.args(args)
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join("config"))
+            .env("HOSTPLANE_SERVER", &self.server)
+            .env_remove("HOSTPLANE_PASSWORD")
+            .env_remove("NO_COLOR")
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(extra_env.iter().copied())
+        {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("run hostplane");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Out {
+        self.run_with(args, None, &[])
+    }
+
+    fn stdin(&self, args: &[&str], input: &str) -> Out {
+        self.run_with(args, Some(input), &[])
+    }
+
+    fn login(&self) {
+        let out = self
+            .stdin(&["login", "--password-stdin"], "password\n")
+            .ok();
+        assert_eq!(
+            out.stdout
+                .lines()
+                .next()
+                .unwrap()
+                .split(" (")
+                .next()
+                .unwrap(),
+            format!("Logged in to {} as admin", self.server)
+        );
+    }
+
+    fn session_file(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.config_dir().join("session.json")).unwrap())
+            .unwrap()
+    }
+}
+
+impl Drop for Cli {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.home);
+        }
+    }
+}
+
+/// Columns separated by two spaces, each as wide as its widest cell, no trailing blanks:
+/// the table layout, written independently of the CLI's renderer.
+fn aligned(rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap())
+        .collect();
+    rows.iter()
+        .map(|r| {
+            let line: String = r
+                .iter()
+                .zip(&widths)
+                .map(|(cell, w)| format!("{cell:<w$}  "))
+                .collect();
+            format!("{}\n", line.trim_end())
+        })
+        .collect()
+}
+
+fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / (1024.0 * 1024.0 * 1024.0))
+}
+
+#[test]
+fn login_keeps_a_private_session_and_never_the_password() {
+    let env = Env::start(Db::Sqlite);
+    let cli = Cli::new(&env);
+    // Not logged in yet: a clear message, exit 1.
+    let out = cli.run(&["zone", "list"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("not logged in") && out.stderr.contains("hostplane login"),
+        "{out:?}"
+    );
+    // No password and no terminal: a usage error.
+    let out = cli.run(&["login"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("--password-stdin"), "{out:?}");
+    // A wrong password: the API's error.
+    let out = cli.stdin(&["login", "--password-stdin"], "Not-The-Pa55word\n");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("error: ID.1000: Unable to authenticate a user\n"),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("Not-The-Pa55word"), "{out:?}");
+
+    cli.login();
+    let dir = cli.config_dir();
+    let file = dir.join("session.json");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !text.contains("password") && !text.contains(&sha512("password")),
+        "{text}"
+    );
+    let saved = cli.session_file();
+    assert_eq!(saved["current"], cli.server.as_str());
+    assert_eq!(saved["servers"][&cli.server]["account"], "admin");
+    let session = saved["servers"][&cli.server]["session"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(session.len(), 32);
+
+    // The saved server is the default when neither --server nor HOSTPLANE_SERVER is given.
+    let out = cli.run_with(&["zone", "list"], None, &[("HOSTPLANE_SERVER", "")]);
+    assert_eq!(out.code, 0, "{out:?}");
+    // A sessionless API, and a query with the session.
+    assert_eq!(
+        cli.run(&["api", "GetVersion"]).ok().stdout,
+        "version  5.2.0\n"
+    );
+    cli.run(&["api", "QueryZone"]).ok();
+
+    // Logout ends the session on the server too.
+    let out = cli.run(&["logout"]).ok();
+    assert_eq!(out.stdout, format!("Logged out of {}.\n", cli.server));
+    assert!(cli.session_file()["servers"]
+        .as_object()
+        .unwrap()
+        .is_empty());
+    let r = env.api.get(&format!("/accounts/sessions/{session}/valid"));
+    assert_eq!(r.body["valid"], false, "{}", r.text);
+    assert_eq!(cli.run(&["zone", "list"]).code, 1);
+    // zstack-cli's way: LogInByAccount with the password read from stdin; the session is kept.
+    let out = cli
+        .stdin(
+            &["api", "LogInByAccount", "accountName=admin", "password=-"],
+            "password\n",
+        )
+        .ok();
+    assert!(out.stdout.contains("accountUuid"), "{out:?}");
+    assert_eq!(
+        cli.session_file()["servers"][&cli.server]["account"],
+        "admin"
+    );
+    cli.run(&["zone", "list"]).ok();
+}
+
+#[test]
+fn api_calls_sync_and_async_in_every_format() {
+    let env = Env::start(Db::Sqlite);
+    let cli = Cli::new(&env);
+    cli.login();
+    // Async create: the job is polled to its end; one inventory prints as field/value lines.
+    let out = cli
+        .run(&["api", "CreateZone", "name=z1", "description=first zone"])
+        .ok();
+    let lines: Vec<(&str, &str)> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_once("  ").map(|(k, v)| (k, v.trim())).unwrap())
+        .collect();
+    assert!(
+        lines.contains(&("name", "z1"))
+            && lines.contains(&("description", "first zone"))
+            && lines.contains(&("state", "Enabled")),
+        "{out:?}"
+    );
+    assert_eq!(lines[0].0, "uuid");
+    // -o json: the raw inventory; -o yaml likewise.
+    let z2 = cli
+        .run(&[
+            "-o",
+            "json",
+            "api",
+            "CreateZone",
+            "name=z2",
+            "isDefault=false",
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        (
+            z2["name"].as_str(),
+            z2["state"].as_str(),
+            z2["isDefault"].as_bool()
+        ),
+        (Some("z2"), Some("Enabled"), Some(false))
+    );
+    let z2uuid = z2["uuid"].as_str().unwrap();
+    let out = cli.run(&["api", "QueryZone", "name=z2", "-o", "yaml"]).ok();
+    assert!(
+        out.stdout
+            .starts_with(&format!("- uuid: {z2uuid}\n  name: z2\n")),
+        "{out:?}"
+    );
+    // A query's raw inventories; with replyWithCount the whole answer.
+    let all = cli
+        .run(&["api", "QueryZone", "-o", "json", "sortBy=name"])
+        .ok()
+        .json();
+    assert_eq!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .map(|z| z["name"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["z1", "z2"]
+    );
+    let counted = cli
+        .run(&[
+            "-o",
+            "json",
+            "api",
+            "QueryZone",
+            "replyWithCount=true",
+            "limit=1",
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        (
+            counted["total"].as_i64(),
+            counted["inventories"].as_array().unwrap().len()
+        ),
+        (Some(2), 1)
+    );
+    // zstack-cli's form: the API name as the command.
+    let out = cli
+        .run(&["QueryZone", "name=z1", "fields=name,description"])
+        .ok();
+    assert_eq!(out.stdout, "NAME  DESCRIPTION\nz1    first zone\n");
+    let out = cli
+        .run(&["QueryZone", "name=z1", "-o", "json", "fields=name"])
+        .ok();
+    assert_eq!(out.json(), serde_json::json!([{"name": "z1"}]));
+    let out = cli
+        .run(&["QueryZone", "--output=yaml", "name=z1", "fields=name"])
+        .ok();
+    assert_eq!(out.stdout, "- name: z1\n");
+    let out = cli.run(&["QueryZone", "--help"]).ok();
+    assert!(
+        out.stdout
+            .starts_with("QueryZone (query): GET /zstack/v1/zones\n"),
+        "{out:?}"
+    );
+    // An async PUT action and an async DELETE.
+    let cfg = cli
+        .run(&[
+            "-o",
+            "json",
+            "api",
+            "UpdateGlobalConfig",
+            "category=host",
+            "name=ping.interval",
+            "value=30",
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        (
+            cfg["category"].as_str(),
+            cfg["name"].as_str(),
+            cfg["value"].as_str()
+        ),
+        (Some("host"), Some("ping.interval"), Some("30"))
+    );
+    let out = cli
+        .run(&[
+            "api",
+            "DeleteZone",
+            &format!("uuid={z2uuid}"),
+            "deleteMode=Permissive",
+        ])
+        .ok();
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        cli.run(&["api", "QueryZone", "count=true"]).ok().stdout,
+        "1\n"
+    );
+    assert_eq!(
+        cli.run(&["-o", "json", "api", "DeleteZone", &format!("uuid={z2uuid}")])
+            .ok()
+            .json(),
+        serde_json::json!({})
+    );
+    // The API list and one API's parameters come from the server's own catalogue.
+    let out = cli.run(&["apis"]).ok();
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["AddKVMHost", "POST", "/zstack/v1/hosts/kvm", "async"]),
+        "{out:?}"
+    );
+    let out = cli.run(&["apis", "ChangeHostState"]).ok();
+    assert!(
+        out.stdout.contains("one of enable, disable, maintain"),
+        "{out:?}"
+    );
+    let out = cli.run(&["apis", "QueryHost"]).ok();
+    assert!(
+        out.stdout.contains("  managementIp\n")
+            && out.stdout.contains("cluster.<field of Cluster>"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn query_conditions_and_table_text() {
+    let env = Env::start(Db::Sqlite);
+    let cli = Cli::new(&env);
+    cli.login();
+    let zone = |name: &str, desc: Option<&str>| {
+        let mut args = vec!["-o", "json", "zone", "create", name];
+        if let Some(d) = desc {
+            args.extend(["--description", d]);
+        }
+        cli.run(&args).ok().json()["uuid"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let z1 = zone("z1", None);
+    let z2 = zone("z2", Some("lab"));
+    let cluster = |name: &str, zone: &str, arch: &str| {
+        cli.run(&[
+            "-o",
+            "json",
+            "cluster",
+            "create",
+            name,
+            "--zone",
+            zone,
+            "--architecture",
+            arch,
+        ])
+        .ok()
+        .json()["uuid"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let c1 = cluster("c1", "z1", "x86_64");
+    let c2 = cluster("c2", &z1, "aarch64");
+    let c3 = cluster("prod3", "z2", "x86_64");
+
+    // Default columns, referenced zones by name, sorted.
+    let out = cli.run(&["cluster", "list", "sortBy=name"]).ok();
+    assert_eq!(
+        out.stdout,
+        format!(
+            "UUID                              NAME   STATE    HYPERVISOR  ARCH     ZONE\n\
+             {c1}  c1     Enabled  KVM         x86_64   z1\n\
+             {c2}  c2     Enabled  KVM         aarch64  z1\n\
+             {c3}  prod3  Enabled  KVM         x86_64   z2\n"
+        )
+    );
+    let out = cli
+        .run(&["zone", "list", "sortBy=name", "sortDirection=desc"])
+        .ok();
+    assert_eq!(
+        out.stdout,
+        format!(
+            "UUID                              NAME  STATE    DEFAULT  DESCRIPTION\n\
+             {z2}  z2    Enabled  false    lab\n\
+             {z1}  z1    Enabled  false    -\n"
+        )
+    );
+    // Every operator, each through the CLI's q= conditions.
+    let names = |conds: &[&str]| {
+        let mut args = vec!["api", "QueryCluster"];
+        args.extend(conds);
+        args.extend(["sortBy=name", "fields=name"]);
+        let out = cli.run(&args).ok();
+        out.stdout
+            .lines()
+            .skip(1)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    assert_eq!(names(&["zone.name=z1"]), "c1,c2");
+    assert_eq!(names(&["name!=c1"]), "c2,prod3");
+    assert_eq!(names(&["name?=c1,prod3"]), "c1,prod3");
+    assert_eq!(names(&["name!?=c1,prod3"]), "c2");
+    assert_eq!(names(&["name~=c%"]), "c1,c2");
+    assert_eq!(names(&["name!~=c%"]), "prod3");
+    assert_eq!(names(&["architecture=x86_64", "zone.name~=z%"]), "c1,prod3");
+    assert_eq!(names(&["name>c1"]), "c2,prod3");
+    assert_eq!(names(&["name>=c2"]), "c2,prod3");
+    assert_eq!(names(&["name<c2"]), "c1");
+    assert_eq!(names(&["name<=c2"]), "c1,c2");
+    assert_eq!(names(&["description", "is", "null"]), "c1,c2,prod3");
+    assert_eq!(names(&["description not null"]), "");
+    assert_eq!(names(&["zone.description", "not", "null"]), "prod3");
+    // Paging, counting, descending sort, explicit fields (headers from the field names).
+    let out = cli
+        .run(&[
+            "api",
+            "QueryCluster",
+            "sortBy=name",
+            "sortDirection=desc",
+            "limit=2",
+            "start=1",
+            "fields=name,architecture,zoneUuid",
+        ])
+        .ok();
+    assert_eq!(
+        out.stdout,
+        format!(
+            "NAME  ARCHITECTURE  ZONE UUID\nc2    aarch64       {z1}\nc1    x86_64        {z1}\n"
+        )
+    );
+    assert_eq!(
+        cli.run(&["cluster", "list", "count=true", "zone.name=z1"])
+            .ok()
+            .stdout,
+        "2\n"
+    );
+    let out = cli
+        .run(&[
+            "cluster",
+            "list",
+            "replyWithCount=true",
+            "limit=1",
+            "sortBy=name",
+            "fields=name",
+        ])
+        .ok();
+    assert_eq!(out.stdout, "NAME\nc1\ntotal: 3\n");
+    // Global configs.
+    let out = cli
+        .run(&[
+            "config",
+            "list",
+            "category=identity",
+            "name=session.timeout",
+        ])
+        .ok();
+    assert_eq!(
+        out.stdout,
+        "CATEGORY  NAME             VALUE  DEFAULT\nidentity  session.timeout  7200   7200\n"
+    );
+    let out = cli.run(&["config", "set", "host.ping.interval", "30"]).ok();
+    assert_eq!(
+        out.stdout,
+        "CATEGORY  NAME           VALUE  DEFAULT\nhost      ping.interval  30     60\n"
+    );
+    // Rm by name.
+    let out = cli.run(&["cluster", "rm", "prod3"]).ok();
+    assert_eq!(out.stdout, format!("Deleted cluster prod3 ({c3}).\n"));
+    assert_eq!(
+        cli.run(&["cluster", "list", "count=true"]).ok().stdout,
+        "2\n"
+    );
+}
+
+#[test]
+fn api_errors_are_readable_and_exit_1() {
+    let env = Env::start(Db::Sqlite);
+    let cli = Cli::new(&env);
+    cli.login();
+    // A failed async job: code, description, details.
+    let out = cli.run(&[
+        "api",
+        "CreateCluster",
+        "zoneUuid=0123456789abcdef0123456789abcdef",
+        "name=c",
+        "hypervisorType=KVM",
+    ]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stdout, "");
+    let mut lines = out.stderr.lines();
+    assert_eq!(
+        lines.next(),
+        Some("error: SYS.1003: A resource can not be found"),
+        "{out:?}"
+    );
+    let details = lines.next().unwrap();
+    assert!(
+        details.starts_with("  details: ") && details.contains("0123456789abcdef0123456789abcdef"),
+        "{out:?}"
+    );
+    let out = cli.run(&[
+        "api",
+        "UpdateGlobalConfig",
+        "category=no",
+        "name=such",
+        "value=1",
+    ]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .starts_with("error: SYS.1007: One or more API argument is invalid\n  details: "),
+        "{out:?}"
+    );
+    // A sync failure, and a shortcut's lookup that finds nothing.
+    let out = cli.run(&["cluster", "create", "c", "--zone", "nosuchzone"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("no zone `nosuchzone`"), "{out:?}");
+    // A protocol error (the server's text), and an unreachable server.
+    let out = cli.run(&["api", "CreateZone", "name=z", "isDefault=maybe"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stderr, "error: the server answered HTTP 400: [isDefault] field is excepted a boolean, but was [maybe].\n");
+    let out = cli.run(&["--server", "http://127.0.0.1:1", "api", "GetVersion"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("cannot connect"), "{out:?}");
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let env = Env::start(Db::Sqlite);
+    let cli = Cli::new(&env);
+    cli.login();
+    cli.run(&["zone", "create", "z"]).ok();
+    cli.run(&["cluster", "create", "c", "--zone", "z"]).ok();
+    let cases: &[(&[&str], &str)] = &[
+        (&["api"], "<NAME>"),
+        (&["api", "NoSuchApi"], "neither a command nor an API"),
+        (&["QueryHots"], "did you mean QueryHost"),
+        (&["api", "CreateZone", "nmae=x"], "no parameter `nmae`"),
+        (&["api", "CreateZone"], "CreateZone needs name=..."),
+        (&["api", "CreateZone", "name"], "not key=value"),
+        (&["api", "ReconnectHost"], "needs uuid=..."),
+        (&["api", "QueryZone", "nooperator"], "not a query condition"),
+        (
+            &["api", "QueryZone", "sortDirection=desc"],
+            "sortDirection needs sortBy",
+        ),
+        (
+            &["api", "QueryZone", "sortBy=name", "sortDirection=up"],
+            "asc or desc",
+        ),
+        (&["api", "QueryZone", "limit=ten"], "whole number"),
+        (&["host", "frobnicate"], "unrecognized subcommand"),
+        (&["-o", "xml", "zone", "list"], "invalid value 'xml'"),
+        (&["config", "set", "nodot", "1"], "CATEGORY.NAME"),
+        (
+            &["--server", "ftp://x", "zone", "list"],
+            "not an http:// URL",
+        ),
+        (
+            &["host", "add", "127.0.0.9", "--cluster", "c"],
+            "--password-stdin",
+        ),
+    ];
+    for (args, msg) in cases {
+        let out = cli.run(args);
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(out.stderr.contains(msg), "{args:?}: {out:?}");
+        assert_eq!(out.stdout, "", "{args:?}");
+    }
+    // password=- with nothing on stdin.
+    let out = cli.stdin(
+        &[
+            "api",
+            "AddKVMHost",
+            "name=h",
+            "managementIp=127.0.0.9",
+            "clusterUuid=x",
+            "username=u",
+            "password=-",
+        ],
+        "",
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("no password on stdin"), "{out:?}");
+    assert_eq!(cli.run(&["--help"]).code, 0);
+}
+
+#[test]
+fn an_expired_session_logs_in_again_or_says_how() {
+    let env = Env::start(Db::Sqlite);
+    let cli = Cli::new(&env);
+    cli.login();
+    let cfg = cli
+        .run(&[
+            "-o",
+            "json",
+            "api",
+            "UpdateGlobalConfig",
+            "category=identity",
+            "name=session.timeout",
+            "value=1",
+        ])
+        .ok()
+        .json();
+    assert_eq!(cfg["value"], "1");
+    cli.login(); // this session lives 1 s
+    let first = cli.session_file()["servers"][&cli.server]["session"].clone();
+    std::thread::sleep(Duration::from_millis(1500));
+    // No password to be had (no terminal, no HOSTPLANE_PASSWORD): the API's error and what to do.
+    let out = cli.run(&["zone", "list"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.starts_with("error: ID.1001: "), "{out:?}");
+    assert!(
+        out.stderr.contains("  hint:    the session of admin on")
+            && out.stderr.contains("run `hostplane login`"),
+        "{out:?}"
+    );
+    // An async call too (its job fails with ID.1001).
+    let out = cli.run(&["zone", "create", "z0"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("ID.1001"), "{out:?}");
+    // A wrong HOSTPLANE_PASSWORD: the login's error.
+    let out = cli.run_with(&["zone", "list"], None, &[("HOSTPLANE_PASSWORD", "nope")]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("ID.1000"), "{out:?}");
+    // With HOSTPLANE_PASSWORD the CLI logs in again and the call goes through.
+    let out = cli.run_with(
+        &["zone", "create", "z1"],
+        None,
+        &[("HOSTPLANE_PASSWORD", "password")],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("logged in again as admin"), "{out:?}");
+    assert!(out.stdout.contains(" z1 "), "{out:?}");
+    assert_ne!(cli.session_file()["servers"][&cli.server]["session"], first);
+    assert_eq!(
+        env.api.query("/zones?count=true")["total"],
+        1,
+        "z0 was never created"
+    );
+}
+
+#[test]
+fn host_shortcuts_against_a_real_sshd() {
+    let env = Env::start(Db::Sqlite);
+    let cli = Cli::new(&env);
+    let host = SshdHost::start(SshdOptions::default());
+    cli.login();
+    let out = cli
+        .run(&[
+            "config",
+            "set",
+            "kvm.takeOverFlagPath",
+            "~/.hostplane/takeOver",
+        ])
+        .ok();
+    assert!(
+        out.stdout
+            .contains("kvm       takeOverFlagPath  ~/.hostplane/takeOver"),
+        "{out:?}"
+    );
+    cli.run(&["zone", "create", "z1"]).ok();
+    cli.run(&["cluster", "create", "c1", "--zone", "z1"]).ok();
+    let port = host.port.to_string();
+
+    // A wrong password: the failed step, its reason and the fix.
+    let out = cli.stdin(
+        &[
+            "host",
+            "add",
+            &host.ip,
+            "--cluster",
+            "c1",
+            "--user",
+            &host.user,
+            "--port",
+            &port,
+            "--password-stdin",
+        ],
+        "Not-The-Pa55word\n",
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("error: SYS.1006: An operation failed\n  details: "),
+        "{out:?}"
+    );
+    for line in [
+        "\n  step:    ssh-login\n",
+        "\n  reason:  HOST.SSH.AUTH_FAILED\n",
+        "\n  hint:    check the username and password",
+    ] {
+        assert!(out.stderr.contains(line), "{line}: {out:?}");
+    }
+    assert!(
+        !out.stderr.contains("Not-The-Pa55word") && !out.stdout.contains("Not-The-Pa55word"),
+        "the password is never echoed: {out:?}"
+    );
+
+    // Add: the host's row.
+    let out = cli
+        .stdin(
+            &[
+                "host",
+                "add",
+                &host.ip,
+                "--cluster",
+                "c1",
+                "--user",
+                &host.user,
+                "--port",
+                &port,
+                "--password-stdin",
+            ],
+            &format!("{}\n", host.password),
+        )
+        .ok();
+    let inv = cli.run(&["-o", "json", "host", "list"]).ok().json()[0].clone();
+    let uuid = inv["uuid"].as_str().unwrap().to_string();
+    let row = |status: &str, state: &str| {
+        aligned(&[
+            [
+                "UUID",
+                "NAME",
+                "MANAGEMENT IP",
+                "STATUS",
+                "STATE",
+                "CPUS",
+                "MEMORY",
+                "CLUSTER",
+            ]
+            .map(String::from)
+            .to_vec(),
+            vec![
+                uuid.clone(),
+                host.ip.clone(),
+                host.ip.clone(),
+                status.into(),
+                state.into(),
+                inv["cpuNum"].to_string(),
+                gib(inv["totalMemoryCapacity"].as_u64().unwrap()),
+                "c1".into(),
+            ],
+        ])
+    };
+    assert_eq!(out.stdout, row("Connected", "Enabled"));
+    assert_eq!(
+        (
+            inv["managementIp"].as_str(),
+            inv["username"].as_str(),
+            inv["sshPort"].as_u64()
+        ),
+        (
+            Some(host.ip.as_str()),
+            Some(host.user.as_str()),
+            Some(host.port as u64)
+        )
+    );
+    // List with conditions, and the table text.
+    assert_eq!(
+        cli.run(&["host", "list"]).ok().stdout,
+        row("Connected", "Enabled")
+    );
+    let out = cli
+        .run(&[
+            "host",
+            "list",
+            "status=Connected",
+            "cpuNum>=1",
+            "cluster.name=c1",
+            "fields=uuid,managementIp,status",
+        ])
+        .ok();
+    assert_eq!(
+        out.stdout,
+        aligned(&[
+            vec!["UUID".into(), "MANAGEMENT IP".into(), "STATUS".into()],
+            vec![uuid.clone(), host.ip.clone(), "Connected".into()]
+        ])
+    );
+    assert_eq!(
+        cli.run(&["host", "list", "status=Disconnected"])
+            .ok()
+            .stdout,
+        "UUID  NAME  MANAGEMENT IP  STATUS  STATE  CPUS  MEMORY  CLUSTER\n"
+    );
+    // State changes and reconnect, by IP, name or uuid.
+    assert_eq!(
+        cli.run(&["host", "disable", &host.ip]).ok().stdout,
+        row("Connected", "Disabled")
+    );
+    assert_eq!(
+        cli.run(&["host", "enable", &uuid]).ok().stdout,
+        row("Connected", "Enabled")
+    );
+    assert_eq!(
+        cli.run(&["host", "maintain", &host.ip]).ok().stdout,
+        row("Connected", "Maintenance")
+    );
+    // Leaving maintenance reconnects the host in the background (Connecting, then Connected).
+    let out = cli.run(&["host", "enable", &host.ip]).ok();
+    assert!(
+        out.stdout == row("Connecting", "Enabled") || out.stdout == row("Connected", "Enabled"),
+        "{out:?}"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while cli
+        .run(&["host", "list", "status=Connected", "count=true"])
+        .ok()
+        .stdout
+        != "1\n"
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the host did not reconnect"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        cli.run(&["host", "reconnect", &host.ip]).ok().stdout,
+        row("Connected", "Enabled")
+    );
+    let out = cli.run(&["host", "show", &host.ip]).ok();
+    assert!(
+        out.stdout
+            .contains(&format!("\nmanagementIp             {}\n", host.ip)),
+        "{out:?}"
+    );
+    // Remove, by IP.
+    let out = cli.run(&["host", "rm", &host.ip]).ok();
+    assert_eq!(out.stdout, format!("Deleted host {} ({uuid}).\n", host.ip));
+    assert_eq!(cli.run(&["host", "list", "count=true"]).ok().stdout, "0\n");
+    let out = cli.run(&["host", "rm", &host.ip]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains(&format!("no host `{}`", host.ip)),
+        "{out:?}"
+    );
+
+    // zstack-cli's AddKVMHost, with password=- read from stdin.
+    let cluster = cli
+        .run(&["-o", "json", "api", "QueryCluster", "name=c1"])
+        .ok()
+        .json()[0]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = cli
+        .stdin(
+            &[
+                "api",
+                "AddKVMHost",
+                "name=h2",
+                &format!("managementIp={}", host.ip),
+                &format!("clusterUuid={cluster}"),
+                &format!("username={}", host.user),
+                &format!("sshPort={port}"),
+                "password=-",
+            ],
+            &format!("{}\n", host.password),
+        )
+        .ok();
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["status", "Connected"]),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains(&host.password), "{out:?}");
+    cli.run(&["host", "rm", "h2", "--enforcing"]).ok();
+}
+
+#[test]
+fn the_shell_runs_lines_from_stdin() {
+    let env = Env::start(Db::Sqlite);
+    let cli = Cli::new(&env);
+    cli.login();
+    let script = "QueryZone\nzone create 'zone one'\n-o json zone list 'name=zone one'\nbogus\napi CreateZone\nexit\nzone list\n";
+    let out = cli.stdin(&["shell"], script).ok();
+    assert!(
+        out.stdout
+            .starts_with("UUID  NAME  STATE  DEFAULT  DESCRIPTION\n"),
+        "{out:?}"
+    );
+    let json_start = out.stdout.find("[\n").unwrap();
+    let listed: Value = serde_json::from_str(&out.stdout[json_start..]).unwrap();
+    assert_eq!(listed[0]["name"], "zone one");
+    assert!(
+        out.stderr
+            .contains("`bogus` is neither a command nor an API"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("CreateZone needs name=..."), "{out:?}");
+    // `exit` ended it: the last line never ran (only one table header printed).
+    assert_eq!(out.stdout.matches("UUID").count(), 2, "{out:?}");
+    let history = cli.config_dir().join("history");
+    assert_eq!(
+        std::fs::metadata(&history).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(std::fs::read_to_string(&history)
+        .unwrap()
+        .contains("zone create 'zone one'"));
+}
