@@ -60,6 +60,10 @@ pub enum SubmitError {
 /// A finished job's outcome.
 pub type JobResult = std::result::Result<Output, Error>;
 
+/// Called with the job's uuid and outcome once it is recorded (the REST face uses it for
+/// `X-Web-Hook`).
+pub type OnFinish = Box<dyn FnOnce(String, JobResult) + Send + 'static>;
+
 /// Create the job row, then run `work` in the background. Returns the job uuid.
 pub async fn submit<F>(
     app: &Arc<App>,
@@ -67,6 +71,7 @@ pub async fn submit<F>(
     api: &str,
     timeout: Duration,
     work: F,
+    on_finish: Option<OnFinish>,
 ) -> std::result::Result<String, SubmitError>
 where
     F: Future<Output = Result<Output>> + Send + 'static,
@@ -98,6 +103,9 @@ where
         }
         finish(&app, &job, &result).await;
         steps().lock().expect("job steps").remove(&job);
+        if let Some(f) = on_finish {
+            f(job, result);
+        }
     });
     Ok(uuid)
 }

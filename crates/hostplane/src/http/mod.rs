@@ -6,6 +6,7 @@
 //! - [`encode`]: domain outputs and errors → response bodies (`schema`, ErrorCode JSON).
 //! - [`jobs`]: `GET /v1/api-jobs/{uuid}`.
 //! - [`rpc`]: `POST /zstack/api` and `GET /zstack/api/result/{uuid}`.
+//! - [`webhook`]: `X-Web-Hook`, the result of an async call POSTed to the caller's URL.
 //!
 //! Handlers stay thin: no SQL, no SSH and no business rule lives here.
 
@@ -15,6 +16,7 @@ pub mod jobs;
 pub mod rest;
 pub mod routes;
 pub mod rpc;
+pub mod webhook;
 
 use std::sync::Arc;
 

@@ -19,6 +19,7 @@ use serde_json::{json, Map, Value};
 use super::decode::{self, BadRequest};
 use super::encode::{error_response, json_response, rest_body, text};
 use super::routes::{action_name, literal_segments, match_path, ROUTES};
+use super::webhook;
 use crate::domain::api::{self, ApiSpec, Kind};
 use crate::domain::jobs::{self, SubmitError};
 use crate::domain::{App, Call, Caller};
@@ -235,12 +236,18 @@ async fn submit(
         .unwrap_or(spec.timeout_ms);
     let work_app = app.clone();
     let work = async move { crate::domain::call(&work_app, spec, &caller, call).await };
+    let hook = headers
+        .get("x-web-hook")
+        .and_then(|v| v.to_str().ok())
+        .filter(|u| !u.trim().is_empty())
+        .map(|u| webhook::callback(u.trim().to_string(), wants_schema(headers)));
     match jobs::submit(
         app,
         job_uuid,
         spec.name,
         Duration::from_millis(timeout_ms),
         work,
+        hook,
     )
     .await
     {

@@ -205,6 +205,7 @@ async fn submit(
         spec.name,
         Duration::from_millis(spec.timeout_ms),
         work,
+        None,
     )
     .await
     {

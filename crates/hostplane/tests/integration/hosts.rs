@@ -800,7 +800,7 @@ fn running_job_reports_its_step(db: Db) {
         raw.headers()
             .get("x-job-step")
             .and_then(|v| v.to_str().ok()),
-        Some("ssh-login")
+        Some("wait-for-ssh-port")
     );
     assert_eq!(raw.text().unwrap(), "{}", "the body stays ZStack's");
     assert_error(&he.api().poll(&loc), 503, "SYS.1006");

@@ -13,10 +13,18 @@ fn sync_and_async_status_codes(db: Db) {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body, json!({"inventories": [], "schema": {}}));
     // Async: 202 with location built from the Host header, never the result itself.
-    let r = api.send(Method::POST, "/zstack/v1/zones", Some(json!({"params": {"name": "z1"}})), &[]);
+    let r = api.send(
+        Method::POST,
+        "/zstack/v1/zones",
+        Some(json!({"params": {"name": "z1"}})),
+        &[],
+    );
     assert_eq!(r.status, 202);
     let loc = r.body["location"].as_str().unwrap();
-    assert!(loc.starts_with(&format!("{}/zstack/v1/api-jobs/", env.server.base)), "{loc}");
+    assert!(
+        loc.starts_with(&format!("{}/zstack/v1/api-jobs/", env.server.base)),
+        "{loc}"
+    );
     assert_eq!(r.body["apiTimeout"], 1_800_000);
     let done = api.poll(loc);
     assert_eq!(done.status, 200);
@@ -25,15 +33,31 @@ fn sync_and_async_status_codes(db: Db) {
     // The same job polled with X-JSON-Schema names the inventory class.
     let path = &loc[loc.find("/zstack").unwrap()..];
     let r = api.send(Method::GET, path, None, &[("X-JSON-Schema", "true")]);
-    assert_eq!(r.body["schema"], json!({"inventory": "org.zstack.header.zone.ZoneInventory"}));
+    assert_eq!(
+        r.body["schema"],
+        json!({"inventory": "org.zstack.header.zone.ZoneInventory"})
+    );
     // Other methods on a job: 405 text; unknown job: 404 text.
     let r = api.send(Method::DELETE, path, None, &[]);
-    assert_eq!((r.status, r.text.as_str()), (405, "only GET method is allowed for querying job status"));
-    let r = api.send(Method::GET, "/zstack/v1/api-jobs/0123456789abcdef0123456789abcdef", None, &[]);
-    assert_eq!((r.status, r.text.as_str()), (404, "the job has been expired"));
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (405, "only GET method is allowed for querying job status")
+    );
+    let r = api.send(
+        Method::GET,
+        "/zstack/v1/api-jobs/0123456789abcdef0123456789abcdef",
+        None,
+        &[],
+    );
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (404, "the job has been expired")
+    );
     // Dates in Gson's Java 8 form.
     let date = done.body["inventory"]["createDate"].as_str().unwrap();
-    let re_ok = date.split(' ').count() == 5 && (date.ends_with(" AM") || date.ends_with(" PM")) && date.contains(", ");
+    let re_ok = date.split(' ').count() == 5
+        && (date.ends_with(" AM") || date.ends_with(" PM"))
+        && date.contains(", ");
     assert!(re_ok, "{date}");
     // Null fields are left out.
     assert!(done.body["inventory"].get("description").is_none());
@@ -43,44 +67,127 @@ fn job_uuid_header(db: Db) {
     let env = Env::start(db);
     let api = &env.api;
     let body = Some(json!({"params": {"name": "z"}}));
-    let r = api.send(Method::POST, "/zstack/v1/zones", body.clone(), &[("X-Job-UUID", "short")]);
-    assert_eq!((r.status, r.text.as_str()), (400, "Invalid header[X-Job-UUID], it must be a UUID with '-' stripped"));
+    let r = api.send(
+        Method::POST,
+        "/zstack/v1/zones",
+        body.clone(),
+        &[("X-Job-UUID", "short")],
+    );
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (
+            400,
+            "Invalid header[X-Job-UUID], it must be a UUID with '-' stripped"
+        )
+    );
     let id = "7f1c2a0d9b1e4c3fa1b2c3d4e5f60718";
-    let r = api.send(Method::POST, "/zstack/v1/zones", body.clone(), &[("X-Job-UUID", id)]);
+    let r = api.send(
+        Method::POST,
+        "/zstack/v1/zones",
+        body.clone(),
+        &[("X-Job-UUID", id)],
+    );
     assert_eq!(r.status, 202);
     assert!(r.body["location"].as_str().unwrap().ends_with(id));
     api.poll(r.body["location"].as_str().unwrap());
-    let r = api.send(Method::POST, "/zstack/v1/zones", body, &[("X-Job-UUID", id)]);
-    assert_eq!((r.status, r.text.clone()), (400, format!("Duplicate job uuid[{id}]")));
-    assert_eq!(api.query("/zones?count=true")["total"], 1, "the duplicate wrote nothing");
+    let r = api.send(
+        Method::POST,
+        "/zstack/v1/zones",
+        body,
+        &[("X-Job-UUID", id)],
+    );
+    assert_eq!(
+        (r.status, r.text.clone()),
+        (400, format!("Duplicate job uuid[{id}]"))
+    );
+    assert_eq!(
+        api.query("/zones?count=true")["total"],
+        1,
+        "the duplicate wrote nothing"
+    );
 }
 
 fn protocol_errors_are_plain_text(db: Db) {
     let mut env = Env::start(db);
-    let r = env.api.send(Method::GET, "/zstack/v1/no-such-thing", None, &[]);
-    assert_eq!((r.status, r.text.as_str()), (404, "no api mapping to /zstack/v1/no-such-thing"));
+    let r = env
+        .api
+        .send(Method::GET, "/zstack/v1/no-such-thing", None, &[]);
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (404, "no api mapping to /zstack/v1/no-such-thing")
+    );
     let r = env.api.send(Method::PATCH, "/zstack/v1/zones", None, &[]);
     assert_eq!(r.status, 405);
-    let r = env.api.send(Method::PUT, "/zstack/v1/hosts/abc/actions", Some(json!({"noSuchAction": {}})), &[]);
+    let r = env.api.send(
+        Method::PUT,
+        "/zstack/v1/hosts/abc/actions",
+        Some(json!({"noSuchAction": {}})),
+        &[],
+    );
     assert_eq!(r.status, 400);
-    assert!(r.text.starts_with("the body doesn't contain action mapping"), "{}", r.text);
-    let r = env.api.send(Method::GET, "/zstack/v1/zones?q=nooperator", None, &[]);
+    assert!(
+        r.text
+            .starts_with("the body doesn't contain action mapping"),
+        "{}",
+        r.text
+    );
+    let r = env
+        .api
+        .send(Method::GET, "/zstack/v1/zones?q=nooperator", None, &[]);
     assert_eq!(r.status, 400);
-    assert!(r.text.contains("doesn't contain any query operator"), "{}", r.text);
-    let r = env.api.send(Method::GET, "/zstack/v1/zones?limit=ten", None, &[]);
+    assert!(
+        r.text.contains("doesn't contain any query operator"),
+        "{}",
+        r.text
+    );
+    let r = env
+        .api
+        .send(Method::GET, "/zstack/v1/zones?limit=ten", None, &[]);
     assert_eq!(r.status, 400);
     // Bad JSON and wrong types: 400, nothing written.
-    let raw = env.api.http.post(format!("{}/zstack/v1/zones", env.server.base)).header("Authorization", format!("OAuth {}", env.api.session.as_ref().unwrap())).body("{not json").send().unwrap();
+    let raw = env
+        .api
+        .http
+        .post(format!("{}/zstack/v1/zones", env.server.base))
+        .header(
+            "Authorization",
+            format!("OAuth {}", env.api.session.as_ref().unwrap()),
+        )
+        .body("{not json")
+        .send()
+        .unwrap();
     assert_eq!(raw.status().as_u16(), 400);
-    let r = env.api.send(Method::POST, "/zstack/v1/zones", Some(json!({"params": {"name": "z", "isDefault": "maybe"}})), &[]);
-    assert_eq!((r.status, r.text.as_str()), (400, "[isDefault] field is excepted a boolean, but was [maybe]."));
+    let r = env.api.send(
+        Method::POST,
+        "/zstack/v1/zones",
+        Some(json!({"params": {"name": "z", "isDefault": "maybe"}})),
+        &[],
+    );
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (
+            400,
+            "[isDefault] field is excepted a boolean, but was [maybe]."
+        )
+    );
     assert_eq!(env.api.query("/zones?count=true")["total"], 0);
     // Authorization header rules.
     env.api.session = None;
     let r = env.api.send(Method::GET, "/zstack/v1/zones", None, &[]);
-    assert_eq!((r.status, r.text.as_str()), (400, "missing header 'Authorization'"));
-    let r = env.api.send(Method::GET, "/zstack/v1/zones", None, &[("Authorization", "Basic abc")]);
-    assert_eq!((r.status, r.text.as_str()), (400, "Authorization type must be 'OAuth'"));
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (400, "missing header 'Authorization'")
+    );
+    let r = env.api.send(
+        Method::GET,
+        "/zstack/v1/zones",
+        None,
+        &[("Authorization", "Basic abc")],
+    );
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (400, "Authorization type must be 'OAuth'")
+    );
 }
 
 fn sessions(db: Db) {
@@ -91,27 +198,61 @@ fn sessions(db: Db) {
     assert_error(&other.login("nobody", "password"), 503, "ID.1000");
     // Validate, then log out; logging out an unknown session is fine too.
     let s = env.api.session.clone().unwrap();
-    let r = env.api.send(Method::GET, &format!("/zstack/v1/accounts/sessions/{s}/valid"), None, &[]);
+    let r = env.api.send(
+        Method::GET,
+        &format!("/zstack/v1/accounts/sessions/{s}/valid"),
+        None,
+        &[],
+    );
     assert_eq!(r.body, json!({"valid": true}));
     // An unknown session: sync → 503 ID.1001; async → 202, then the job fails with ID.1001.
     env.api.session = Some("0123456789abcdef0123456789abcdef".into());
     assert_error(&env.api.get("/zones"), 503, "ID.1001");
-    let r = env.api.send(Method::POST, "/zstack/v1/zones", Some(json!({"params": {"name": "z"}})), &[]);
+    let r = env.api.send(
+        Method::POST,
+        "/zstack/v1/zones",
+        Some(json!({"params": {"name": "z"}})),
+        &[],
+    );
     assert_eq!(r.status, 202);
-    assert_error(&env.api.poll(r.body["location"].as_str().unwrap()), 503, "ID.1001");
+    assert_error(
+        &env.api.poll(r.body["location"].as_str().unwrap()),
+        503,
+        "ID.1001",
+    );
     env.api.session = Some(s.clone());
-    let r = env.api.send(Method::DELETE, &format!("/zstack/v1/accounts/sessions/{s}"), None, &[]);
+    let r = env.api.send(
+        Method::DELETE,
+        &format!("/zstack/v1/accounts/sessions/{s}"),
+        None,
+        &[],
+    );
     assert_eq!((r.status, r.body.clone()), (200, json!({})));
-    let r = env.api.send(Method::DELETE, "/zstack/v1/accounts/sessions/nope", None, &[]);
+    let r = env.api.send(
+        Method::DELETE,
+        "/zstack/v1/accounts/sessions/nope",
+        None,
+        &[],
+    );
     assert_eq!(r.status, 200);
     assert_error(&env.api.get("/zones"), 503, "ID.1001");
-    let r = env.api.send(Method::GET, &format!("/zstack/v1/accounts/sessions/{s}/valid"), None, &[]);
+    let r = env.api.send(
+        Method::GET,
+        &format!("/zstack/v1/accounts/sessions/{s}/valid"),
+        None,
+        &[],
+    );
     assert_eq!(r.body, json!({"valid": false}));
 }
 
 fn expired_session(db: Db) {
     let mut env = Env::start(db);
-    assert_eq!(env.api.set_config("identity", "session.timeout", "1").status, 200);
+    assert_eq!(
+        env.api
+            .set_config("identity", "session.timeout", "1")
+            .status,
+        200
+    );
     env.api.login("admin", "password");
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let r = env.api.get("/zones");
@@ -127,20 +268,36 @@ fn admin_password_from_env(db: Db) {
         database_url: pg.as_ref().map(|d| d.url.clone()),
         env: vec![("HOSTPLANE_ADMIN_PASSWORD".into(), "s3cret!".into())],
     };
-    let server = hostplane_testkit::server::Server::start(std::path::Path::new(env!("CARGO_BIN_EXE_hostplane")), opts);
+    let server = hostplane_testkit::server::Server::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_hostplane")),
+        opts,
+    );
     let mut api = super::common::Api::new(&server.base);
     assert_error(&api.login("admin", "password"), 503, "ID.1000");
     assert_eq!(api.login("admin", "s3cret!").status, 200);
-    assert!(!server.log().contains("s3cret"), "the password is never logged");
+    assert!(
+        !server.log().contains("s3cret"),
+        "the password is never logged"
+    );
 }
 
 fn management_node_and_version(db: Db) {
     let env = Env::start(db);
-    let r = env.api.send(Method::PUT, "/zstack/v1/management-nodes/actions", Some(json!({"getVersion": {}})), &[]);
+    let r = env.api.send(
+        Method::PUT,
+        "/zstack/v1/management-nodes/actions",
+        Some(json!({"getVersion": {}})),
+        &[],
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.body["success"], true);
     assert!(r.body["version"].as_str().is_some());
-    let r = env.api.send(Method::PUT, "/zstack/v1/management-nodes/actions", Some(json!({"getCurrentTime": {}})), &[]);
+    let r = env.api.send(
+        Method::PUT,
+        "/zstack/v1/management-nodes/actions",
+        Some(json!({"getCurrentTime": {}})),
+        &[],
+    );
     assert!(r.body["currentTime"]["MillionSeconds"].as_i64().is_some());
     let body = env.api.query("/management-nodes");
     let nodes = body["inventories"].as_array().unwrap();
@@ -149,7 +306,10 @@ fn management_node_and_version(db: Db) {
         assert!(nodes[0].get(f).is_some(), "{f} missing: {body}");
     }
     let uuid = nodes[0]["uuid"].as_str().unwrap();
-    assert_eq!(env.api.query(&format!("/management-nodes/{uuid}"))["inventories"][0]["uuid"], uuid);
+    assert_eq!(
+        env.api.query(&format!("/management-nodes/{uuid}"))["inventories"][0]["uuid"],
+        uuid
+    );
 }
 
 fn job_running_at_kill_fails_after_restart(db: Db) {
@@ -167,16 +327,85 @@ fn job_running_at_kill_fails_after_restart(db: Db) {
     let loc = r.body["location"].as_str().unwrap().to_string();
     std::thread::sleep(std::time::Duration::from_millis(500));
     let path = &loc[loc.find("/zstack").unwrap()..];
-    assert_eq!(env.api.send(Method::GET, path, None, &[]).status, 202, "still running");
+    assert_eq!(
+        env.api.send(Method::GET, path, None, &[]).status,
+        202,
+        "still running"
+    );
     env.server.restart();
     let r = env.api.send(Method::GET, path, None, &[]);
     assert_error(&r, 503, "SYS.1006");
-    assert!(r.body["error"]["details"].as_str().unwrap().contains("restarted"), "{}", r.text);
+    assert!(
+        r.body["error"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("restarted"),
+        "{}",
+        r.text
+    );
     // The half-added host is gone: no host stays Connecting forever.
     assert_eq!(env.api.query("/hosts?count=true")["total"], 0);
 }
 
+/// Read one HTTP request from a test listener and answer it with `status`.
+fn receive(listener: &std::net::TcpListener, status: u16) -> String {
+    use std::io::{Read, Write};
+    let (mut c, _) = listener.accept().unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = c.read(&mut chunk).unwrap();
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).to_string();
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let len = text[..head_end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            if buf.len() >= head_end + 4 + len || n == 0 {
+                write!(
+                    c,
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                )
+                .unwrap();
+                return text;
+            }
+        }
+    }
+}
+
+fn web_hook_delivers_the_result(db: Db) {
+    let env = Env::start(db);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let id = "5f1c2a0d9b1e4c3fa1b2c3d4e5f60718";
+    let r = env.api.send(
+        Method::POST,
+        "/zstack/v1/zones",
+        Some(json!({"params": {"name": "hooked"}})),
+        &[("X-Web-Hook", &url), ("X-Job-UUID", id)],
+    );
+    assert_eq!(r.status, 202, "the location is still answered");
+    // The first delivery is refused: hostplane retries.
+    let first = receive(&listener, 500);
+    let second = receive(&listener, 200);
+    for req in [&first, &second] {
+        let lower = req.to_ascii_lowercase();
+        assert!(req.starts_with("POST /hook "), "{req}");
+        assert!(lower.contains(&format!("x-job-uuid: {id}")), "{req}");
+        assert!(lower.contains("x-job-success: true"), "{req}");
+        assert!(req.contains("\"name\":\"hooked\""), "{req}");
+    }
+}
+
 both_stores!(
+    web_hook_delivers_the_result,
     sync_and_async_status_codes,
     job_uuid_header,
     protocol_errors_are_plain_text,

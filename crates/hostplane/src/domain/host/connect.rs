@@ -150,7 +150,13 @@ async fn connect_steps(app: &Arc<App>, h: &HostRow, mode: Mode) -> Result<()> {
     let opts = connect_options(&app.configs, pin);
     let user = h.username.clone().unwrap_or_else(|| "root".into());
     let port = h.ssh_port.unwrap_or(22) as u16;
-    jobs::step("ssh-login");
+    // Progress only: the connect below waits for the port itself.
+    let open_now = super::port_open(&h.management_ip, port, opts.tcp_connect_timeout).await;
+    jobs::step(if open_now {
+        "ssh-login"
+    } else {
+        "wait-for-ssh-port"
+    });
     let session = Session::connect(&h.management_ip, port, &user, &cred, &opts)
         .await
         .map_err(|e| ssh_error(h, &user, port, e, mode))?;

@@ -115,6 +115,14 @@ pub fn connect_options(c: &Configs, expected_host_key: Option<String>) -> Connec
     }
 }
 
+/// Whether something accepts TCP on ip:port within `timeout`.
+pub async fn port_open(ip: &str, port: u16, timeout: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(timeout, tokio::net::TcpStream::connect((ip, port))).await,
+        Ok(Ok(_))
+    )
+}
+
 /// A counting gate whose limit is read at every entry, so a config change applies at once.
 #[derive(Default)]
 struct Gate {

@@ -210,11 +210,13 @@ async fn try_reconnect(app: &Arc<App>, h: &HostRow, st: &TrackState) {
     if max > 0 && st.failed_reconnects.load(Ordering::SeqCst) >= max {
         return;
     }
-    let port = h.ssh_port.unwrap_or(22) as u16;
-    let addr = format!("{}:{port}", h.management_ip);
-    let open =
-        tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(addr)).await;
-    if !matches!(open, Ok(Ok(_))) {
+    if !super::port_open(
+        &h.management_ip,
+        h.ssh_port.unwrap_or(22) as u16,
+        Duration::from_secs(2),
+    )
+    .await
+    {
         return;
     }
     match connect(app, &h.uuid, Mode::default()).await {
