@@ -148,5 +148,13 @@ mod tests {
                 route.api
             );
         }
+        // Coverage: every API of the catalogue is reachable over REST.
+        for api in crate::domain::api::APIS {
+            assert!(
+                ROUTES.iter().any(|r| r.api == api.name),
+                "{} has no REST route",
+                api.name
+            );
+        }
     }
 }
