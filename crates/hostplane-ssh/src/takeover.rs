@@ -126,8 +126,14 @@ mod tests {
 
     #[test]
     fn home_relative_paths_expand() {
-        assert_eq!(path_expr("~/.hostplane/takeOver"), "\"$HOME\"/'.hostplane/takeOver'");
-        assert_eq!(path_expr("/var/run/zstack/takeOver"), "'/var/run/zstack/takeOver'");
+        assert_eq!(
+            path_expr("~/.hostplane/takeOver"),
+            "\"$HOME\"/'.hostplane/takeOver'"
+        );
+        assert_eq!(
+            path_expr("/var/run/zstack/takeOver"),
+            "'/var/run/zstack/takeOver'"
+        );
     }
 
     #[test]

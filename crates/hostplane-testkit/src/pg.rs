@@ -61,9 +61,15 @@ pub fn server_url() -> String {
         initdb = pg_bin("initdb"),
         pg_ctl = pg_bin("pg_ctl"),
     );
-    let out = Command::new("flock").args([&lock, "sh", "-c", &script]).output().expect("flock");
+    let out = Command::new("flock")
+        .args([&lock, "sh", "-c", &script])
+        .output()
+        .expect("flock");
     if !out.status.success() {
-        panic!("could not start a local PostgreSQL: {}", String::from_utf8_lossy(&out.stderr));
+        panic!(
+            "could not start a local PostgreSQL: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     for _ in 0..50 {
         if psql(&url, "select 1").is_ok() {
@@ -85,16 +91,35 @@ impl TestDb {
     pub fn create() -> TestDb {
         static N: AtomicU32 = AtomicU32::new(0);
         let admin = server_url();
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-        let name = format!("hp_test_{}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst), nanos);
-        psql(&admin, &format!("CREATE DATABASE {name}")).unwrap_or_else(|e| panic!("CREATE DATABASE failed: {e}"));
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
-        TestDb { url: format!("{base}/{name}"), name, admin }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!(
+            "hp_test_{}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst),
+            nanos
+        );
+        psql(&admin, &format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("CREATE DATABASE failed: {e}"));
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or(admin.clone());
+        TestDb {
+            url: format!("{base}/{name}"),
+            name,
+            admin,
+        }
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let _ = psql(&self.admin, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        let _ = psql(
+            &self.admin,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
     }
 }

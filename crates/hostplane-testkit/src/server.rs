@@ -26,24 +26,43 @@ pub struct Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Server {
     /// Start the server binary `bin` and wait until it answers.
     pub fn start(bin: &Path, opts: ServerOptions) -> Server {
         static N: AtomicU32 = AtomicU32::new(0);
-        let data_dir = std::env::temp_dir().join(format!("hostplane-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+        let data_dir = std::env::temp_dir().join(format!(
+            "hostplane-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_dir_all(&data_dir);
         std::fs::create_dir_all(&data_dir).unwrap();
         let port = free_port();
-        let mut s = Server { port, base: format!("http://127.0.0.1:{port}"), data_dir, bin: bin.to_path_buf(), opts, child: None };
+        let mut s = Server {
+            port,
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir,
+            bin: bin.to_path_buf(),
+            opts,
+            child: None,
+        };
         s.spawn();
         s
     }
 
     fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.data_dir.join("server.log")).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.data_dir.join("server.log"))
+            .unwrap();
         let mut cmd = Command::new(&self.bin);
         cmd.arg("serve")
             .arg("--listen")
@@ -73,7 +92,10 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("hostplane did not start listening within 30 s:\n{}", self.log());
+        panic!(
+            "hostplane did not start listening within 30 s:\n{}",
+            self.log()
+        );
     }
 
     /// SIGKILL: what a crash or power loss looks like.
@@ -99,7 +121,10 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
         if std::thread::panicking() {
-            eprintln!("hostplane test server data kept in {} (server.log inside)", self.data_dir.display());
+            eprintln!(
+                "hostplane test server data kept in {} (server.log inside)",
+                self.data_dir.display()
+            );
         } else {
             let _ = std::fs::remove_dir_all(&self.data_dir);
         }

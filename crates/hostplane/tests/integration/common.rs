@@ -47,11 +47,18 @@ impl Env {
 
     pub fn start_with(db: Db, env: Vec<(String, String)>) -> Env {
         let pg = (db == Db::Postgres).then(TestDb::create);
-        let opts = ServerOptions { database_url: pg.as_ref().map(|d| d.url.clone()), env };
+        let opts = ServerOptions {
+            database_url: pg.as_ref().map(|d| d.url.clone()),
+            env,
+        };
         let server = Server::start(std::path::Path::new(env!("CARGO_BIN_EXE_hostplane")), opts);
         let mut api = Api::new(&server.base);
         api.login("admin", "password");
-        Env { api, server, db: pg }
+        Env {
+            api,
+            server,
+            db: pg,
+        }
     }
 }
 
@@ -71,11 +78,23 @@ pub struct Resp {
 
 impl Api {
     pub fn new(base: &str) -> Api {
-        Api { base: base.to_string(), session: None, http: Client::builder().timeout(Duration::from_secs(120)).build().unwrap() }
+        Api {
+            base: base.to_string(),
+            session: None,
+            http: Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()
+                .unwrap(),
+        }
     }
 
     pub fn login(&mut self, name: &str, password: &str) -> Resp {
-        let r = self.send(Method::PUT, "/zstack/v1/accounts/login", Some(json!({"logInByAccount": {"accountName": name, "password": sha512(password)}})), &[]);
+        let r = self.send(
+            Method::PUT,
+            "/zstack/v1/accounts/login",
+            Some(json!({"logInByAccount": {"accountName": name, "password": sha512(password)}})),
+            &[],
+        );
         if r.status == 200 {
             self.session = r.body["inventory"]["uuid"].as_str().map(str::to_string);
         }
@@ -83,7 +102,13 @@ impl Api {
     }
 
     /// Send a request; `path` is the full path (e.g. `/zstack/v1/zones`).
-    pub fn send(&self, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Resp {
+    pub fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(s) = &self.session {
             req = req.header("Authorization", format!("OAuth {s}"));
@@ -92,7 +117,9 @@ impl Api {
             req = req.header(*k, *v);
         }
         if let Some(b) = body {
-            req = req.header("Content-Type", "application/json;charset=UTF-8").body(b.to_string());
+            req = req
+                .header("Content-Type", "application/json;charset=UTF-8")
+                .body(b.to_string());
         }
         let resp = req.send().expect("HTTP request");
         let status = resp.status().as_u16();
@@ -107,14 +134,20 @@ impl Api {
 
     /// Poll a job location until it is no longer 202.
     pub fn poll(&self, location: &str) -> Resp {
-        let path = location.split_once("://").map(|(_, r)| &r[r.find('/').unwrap()..]).unwrap_or(location);
+        let path = location
+            .split_once("://")
+            .map(|(_, r)| &r[r.find('/').unwrap()..])
+            .unwrap_or(location);
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let r = self.send(Method::GET, path, None, &[]);
             if r.status != 202 {
                 return r;
             }
-            assert!(Instant::now() < deadline, "job {location} still running after 120 s");
+            assert!(
+                Instant::now() < deadline,
+                "job {location} still running after 120 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -122,7 +155,11 @@ impl Api {
     /// An async API: expect 202 + location, then poll to the end.
     pub fn call(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
         let r = self.send(method, &format!("/zstack/v1{path}"), body, &[]);
-        assert_eq!(r.status, 202, "expected 202 for {path}, got {} {}", r.status, r.text);
+        assert_eq!(
+            r.status, 202,
+            "expected 202 for {path}, got {} {}",
+            r.status, r.text
+        );
         assert!(r.body["apiTimeout"].as_u64().is_some());
         self.poll(r.body["location"].as_str().expect("location"))
     }
@@ -153,13 +190,20 @@ impl Api {
     }
 
     pub fn create_cluster(&self, zone_uuid: &str, name: &str) -> Value {
-        let r = self.post("/clusters", json!({ "name": name, "zoneUuid": zone_uuid, "hypervisorType": "KVM" }));
+        let r = self.post(
+            "/clusters",
+            json!({ "name": name, "zoneUuid": zone_uuid, "hypervisorType": "KVM" }),
+        );
         assert_eq!(r.status, 200, "{}", r.text);
         r.body["inventory"].clone()
     }
 
     pub fn set_config(&self, category: &str, name: &str, value: &str) -> Resp {
-        self.action(&format!("/global-configurations/{category}/{name}/actions"), "updateGlobalConfig", json!({ "value": value }))
+        self.action(
+            &format!("/global-configurations/{category}/{name}/actions"),
+            "updateGlobalConfig",
+            json!({ "value": value }),
+        )
     }
 }
 
@@ -167,5 +211,11 @@ impl Api {
 pub fn assert_error(r: &Resp, status: u16, code: &str) {
     assert_eq!(r.status, status, "{}", r.text);
     assert_eq!(r.body["error"]["code"], code, "{}", r.text);
-    assert!(r.body["error"]["description"].as_str().is_some_and(|d| !d.is_empty()), "{}", r.text);
+    assert!(
+        r.body["error"]["description"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "{}",
+        r.text
+    );
 }

@@ -4,5 +4,5 @@ pub mod common;
 mod cli;
 mod hosts;
 mod protocol;
-mod zones_clusters;
 mod query;
+mod zones_clusters;
