@@ -68,6 +68,7 @@ pub static DEFS: &[Def] = &[
     def("host", "ping.maxFailure", "3", Check::Long(1, 100), "consecutive failed tries before a host is Disconnected"),
     def("host", "ping.sleepPeriodAfterFailure", "1", Check::Long(0, 3600), "seconds between ping tries"),
     def("host", "ping.parallelismDegree", "100", Check::Long(1, 100000), "pings running at once"),
+    def("host", "ping.reuseSession", "true", Check::Bool, "hostplane: ping over one persistent SSH session per host (false: log in afresh for every ping)"),
     def("host", "connection.autoReconnectOnError", "true", Check::Bool, "reconnect a host automatically when it answers again after ping failures"),
     def("host", "connection.autoReconnectOnError.maxAttemptsNum", "0", Check::Long(0, MAX), "stop tracking a host after this many failed automatic reconnects (0: never)"),
     def("host", "load.all", "true", Check::Bool, "track every host when the server starts"),

@@ -7,10 +7,17 @@
 //!
 //! A session lives `identity.session.timeout` seconds from login. Every API that needs one
 //! calls [`check_session`], which fails with ID.1001 for a missing, unknown or expired session.
+//! A session found valid is remembered for [`SESSION_CACHE_TTL`] (its expiry is still checked
+//! on every call), so a busy client does not cost a database read per request; a logout through
+//! this server forgets it at once, one through another management node within that time.
 
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
 use argon2::Argon2;
 use sha2::{Digest, Sha512};
 
@@ -121,8 +128,44 @@ pub async fn log_in_by_account(app: &App, p: &Params) -> Result<Output> {
 pub async fn log_out(app: &App, p: &Params) -> Result<Output> {
     if let Some(s) = p.str("sessionUuid") {
         app.store.session_delete(s).await?;
+        forget_session(app, s);
     }
     Ok(Output::Empty)
+}
+
+/// How long a session found valid is trusted without reading the store again.
+pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
+/// At most this many remembered sessions (the cache starts over when full).
+const SESSION_CACHE_MAX: usize = 10_000;
+
+/// Sessions found valid, by (management node, session uuid), with when they were read.
+type SessionCache = HashMap<(String, String), (SessionRow, Instant)>;
+static SESSION_CACHE: LazyLock<Mutex<SessionCache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn remembered_session(app: &App, uuid: &str) -> Option<SessionRow> {
+    let cache = SESSION_CACHE.lock().expect("session cache");
+    cache
+        .get(&(app.node.uuid.clone(), uuid.to_string()))
+        .filter(|(_, at)| at.elapsed() < SESSION_CACHE_TTL)
+        .map(|(s, _)| s.clone())
+}
+
+fn remember_session(app: &App, s: &SessionRow) {
+    let mut cache = SESSION_CACHE.lock().expect("session cache");
+    if cache.len() >= SESSION_CACHE_MAX {
+        cache.clear();
+    }
+    cache.insert(
+        (app.node.uuid.clone(), s.uuid.clone()),
+        (s.clone(), Instant::now()),
+    );
+}
+
+fn forget_session(app: &App, uuid: &str) {
+    SESSION_CACHE
+        .lock()
+        .expect("session cache")
+        .remove(&(app.node.uuid.clone(), uuid.to_string()));
 }
 
 /// ZStack: APIValidateSessionMsg, GET /v1/accounts/sessions/{sessionUuid}/valid
@@ -137,9 +180,19 @@ pub async fn check_session(app: &App, session: Option<&str>) -> Result<SessionRo
     let Some(uuid) = session.map(str::trim).filter(|s| !s.is_empty()) else {
         return Err(Error::new(Code::InvalidSession, "session uuid is null"));
     };
+    let now = now_ms();
+    if let Some(s) = remembered_session(app, uuid).filter(|s| s.expired_date > now) {
+        return Ok(s);
+    }
     match app.store.session_get(uuid).await? {
-        Some(s) if s.expired_date > now_ms() => Ok(s),
-        _ => Err(Error::new(Code::InvalidSession, "Session expired")),
+        Some(s) if s.expired_date > now => {
+            remember_session(app, &s);
+            Ok(s)
+        }
+        _ => {
+            forget_session(app, uuid);
+            Err(Error::new(Code::InvalidSession, "Session expired"))
+        }
     }
 }
 

@@ -24,6 +24,16 @@ pub struct HostRow {
     pub os_distribution: Option<String>,
     pub os_release: Option<String>,
     pub os_version: Option<String>,
+    /// Epoch ms of the row's last change (every update sets it).
+    pub last_op_date: i64,
+}
+
+/// What the ping tracker needs to know of every host each round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostBrief {
+    pub state: String,
+    pub status: String,
+    pub last_op_date: i64,
 }
 
 /// A new host, written as `Connecting` before its first connect.
@@ -66,7 +76,7 @@ pub struct ConnectFacts {
 }
 
 const HOST_COLUMNS: &str = "uuid, zone_uuid, cluster_uuid, name, management_ip, state, status, username, ssh_port, credential, \
-     host_key_fingerprint, architecture, os_distribution, os_release, os_version";
+     host_key_fingerprint, architecture, os_distribution, os_release, os_version, last_op_date";
 
 fn host_row(r: &sqlx::any::AnyRow) -> sqlx::Result<HostRow> {
     Ok(HostRow {
@@ -85,6 +95,7 @@ fn host_row(r: &sqlx::any::AnyRow) -> sqlx::Result<HostRow> {
         os_distribution: r.try_get("os_distribution")?,
         os_release: r.try_get("os_release")?,
         os_version: r.try_get("os_version")?,
+        last_op_date: r.try_get("last_op_date")?,
     })
 }
 
@@ -277,6 +288,26 @@ impl Store {
         rows.iter().map(|r| r.try_get("uuid")).collect()
     }
 
+    /// State, status and last change of every host, by uuid: one statement for the ping
+    /// tracker's whole round instead of one read per host and ping.
+    pub async fn host_briefs(&self) -> sqlx::Result<Vec<(String, HostBrief)>> {
+        let rows = sqlx::query("SELECT uuid, state, status, last_op_date FROM host")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("uuid")?,
+                    HostBrief {
+                        state: r.try_get("state")?,
+                        status: r.try_get("status")?,
+                        last_op_date: r.try_get("last_op_date")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     /// Every host with its state, status, and whether it ever connected (for start-up).
     pub async fn hosts_all(&self) -> sqlx::Result<Vec<(String, String, String, bool)>> {
         let rows = sqlx::query("SELECT uuid, state, status, cpu_num FROM host")
@@ -292,6 +323,34 @@ impl Store {
                 ))
             })
             .collect()
+    }
+
+    /// The OS (distribution, release, version) of the oldest other host of the cluster that is
+    /// not Connecting and knows all three: the one a new host's OS is compared with. One row,
+    /// whatever the size of the cluster.
+    pub async fn host_os_peer(
+        &self,
+        cluster_uuid: &str,
+        exclude: &str,
+    ) -> sqlx::Result<Option<(String, String, String)>> {
+        let row = sqlx::query(
+            "SELECT os_distribution, os_release, os_version FROM host \
+             WHERE cluster_uuid = $1 AND uuid <> $2 AND status <> 'Connecting' \
+             AND os_distribution IS NOT NULL AND os_release IS NOT NULL AND os_version IS NOT NULL \
+             ORDER BY create_date LIMIT 1",
+        )
+        .bind(cluster_uuid)
+        .bind(exclude)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get("os_distribution")?,
+                r.try_get("os_release")?,
+                r.try_get("os_version")?,
+            ))
+        })
+        .transpose()
     }
 
     /// The other hosts of a cluster, for the homogeneity checks.

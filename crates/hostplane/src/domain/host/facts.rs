@@ -107,26 +107,19 @@ pub async fn check(app: &App, h: &HostRow, f: &Facts, new_add: bool) -> Result<(
             ));
         };
         let mine = format!("{d};{r};{v}");
-        for peer in app.store.host_peers(&h.cluster_uuid, &h.uuid).await? {
-            if peer.status == super::CONNECTING {
-                continue;
-            }
-            if let (Some(pd), Some(pr), Some(pv)) =
-                (&peer.os_distribution, &peer.os_release, &peer.os_version)
-            {
-                let theirs = format!("{pd};{pr};{pv}");
-                if theirs != mine {
-                    return Err(refuse(
-                        "check-os",
-                        "HOST.PREFLIGHT.OS_MISMATCH",
-                        format!(
-                            "cluster[uuid:{}] already has host with os version[{theirs}], but new added host[name:{}, ip:{}] has different host os version[{mine}]",
-                            h.cluster_uuid, h.name, h.management_ip
-                        ),
-                        "add the host to a cluster whose hosts run the same OS release",
-                    ));
-                }
-                break; // ZStack compares with one other host
+        // ZStack compares with one other host: the oldest that is not Connecting and knows its OS.
+        if let Some((pd, pr, pv)) = app.store.host_os_peer(&h.cluster_uuid, &h.uuid).await? {
+            let theirs = format!("{pd};{pr};{pv}");
+            if theirs != mine {
+                return Err(refuse(
+                    "check-os",
+                    "HOST.PREFLIGHT.OS_MISMATCH",
+                    format!(
+                        "cluster[uuid:{}] already has host with os version[{theirs}], but new added host[name:{}, ip:{}] has different host os version[{mine}]",
+                        h.cluster_uuid, h.name, h.management_ip
+                    ),
+                    "add the host to a cluster whose hosts run the same OS release",
+                ));
             }
         }
     }

@@ -124,6 +124,10 @@ pub async fn port_open(ip: &str, port: u16, timeout: Duration) -> bool {
 }
 
 /// A counting gate whose limit is read at every entry, so a config change applies at once.
+///
+/// A leaving holder wakes one waiter, not all of them: with thousands waiting (a bulk add, a
+/// burst of pings) waking every waiter on every release costs O(waiters²) wake-ups. A waiter
+/// that enters and still sees room (the limit was raised) passes the wake-up on.
 #[derive(Default)]
 struct Gate {
     running: Mutex<usize>,
@@ -134,14 +138,18 @@ struct GateGuard<'a>(&'a Gate);
 
 impl Gate {
     async fn enter(&self, limit: usize) -> GateGuard<'_> {
+        let limit = limit.max(1);
         loop {
             let notified = self.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
                 let mut n = self.running.lock().expect("gate");
-                if *n < limit.max(1) {
+                if *n < limit {
                     *n += 1;
+                    if *n < limit {
+                        self.notify.notify_one();
+                    }
                     return GateGuard(self);
                 }
             }
@@ -153,6 +161,6 @@ impl Gate {
 impl Drop for GateGuard<'_> {
     fn drop(&mut self) {
         *self.0.running.lock().expect("gate") -= 1;
-        self.0.notify.notify_waiters();
+        self.0.notify.notify_one();
     }
 }

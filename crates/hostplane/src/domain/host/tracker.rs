@@ -5,13 +5,25 @@
 //! - Connected → ping: refresh the takeover flag's mtime over a persistent SSH session (so
 //!   another manager sees the host is taken). Up to `host.ping.maxFailure` tries,
 //!   `host.ping.sleepPeriodAfterFailure` seconds apart, each bounded by `host.ping.timeout`;
-//!   a broken session is replaced by a fresh one. All tries failed → Disconnected.
+//!   a broken session is replaced by a fresh one. All tries failed → Disconnected. With
+//!   `host.ping.reuseSession` false, each ping logs in afresh and logs out again (measured in
+//!   BENCHMARKS.md: a persistent session costs memory, a fresh one CPU on both sides).
+//!   At most `host.ping.parallelismDegree` ping tries run at once.
 //! - Disconnected → with `host.connection.autoReconnectOnError`, and once the SSH port
 //!   answers, reconnect. A reconnect that finds the password changed (HOST.1012) stops these
 //!   attempts until UpdateKVMHost sets new credentials;
 //!   `host.connection.autoReconnectOnError.maxAttemptsNum` (0: no limit) bounds failed ones.
 //!
-//! A change of any global config wakes every task, so a new interval applies at once.
+//! The tasks do not read their host's row every round: one statement reads the state, status
+//! and last change of every host ([`Tracker`]'s snapshot, refreshed every few seconds, at most
+//! half an interval old), and a task reads its full row again only when that row changed or a
+//! session must be opened.
+//!
+//! A change of any global config wakes every task, so a new interval applies at once; each
+//! task keeps its own phase (next ping = last ping + interval), so the pings of many hosts stay
+//! spread over the interval instead of all falling due together after a change. A task's first
+//! round comes after a random part of the interval, so hosts tracked together at start-up are
+//! spread out as well.
 //! [`take_over_all`] runs at start-up: hosts are tracked again, Connecting and Disconnected
 //! ones reconnected, and a host still Connecting that never connected (its add was cut off by
 //! the restart) is rolled back — no host stays Connecting forever.
@@ -28,11 +40,14 @@ use super::connect::{connect, mark_disconnected, Mode};
 use super::{connect_options, in_maintenance, CONNECTED, CONNECTING, DISCONNECTED};
 use crate::domain::App;
 use crate::error::Code;
-use crate::store::hosts::HostRow;
+use crate::store::hosts::{HostBrief, HostRow};
 
 #[derive(Default)]
 struct TrackState {
     session: tokio::sync::Mutex<Option<Session>>,
+    /// The host's row as last read (credentials, address, pin); reread when the snapshot shows
+    /// a newer change.
+    row: Mutex<Option<HostRow>>,
     password_changed: AtomicBool,
     failed_reconnects: AtomicI64,
 }
@@ -45,6 +60,17 @@ struct Tracked {
 #[derive(Default)]
 pub struct Tracker {
     tasks: Mutex<HashMap<String, Tracked>>,
+    /// Bounds the ping tries running at once (`host.ping.parallelismDegree`).
+    ping_gate: super::Gate,
+    /// State, status and last change of every host, as last read, and when.
+    snapshot: Mutex<Option<Arc<Snapshot>>>,
+    /// One refresh of the snapshot at a time.
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+struct Snapshot {
+    at: tokio::time::Instant,
+    hosts: HashMap<String, HostBrief>,
 }
 
 impl Tracker {
@@ -79,8 +105,42 @@ impl Tracker {
         if let Some(t) = self.tasks.lock().expect("tracker").get(uuid) {
             t.state.password_changed.store(false, Ordering::SeqCst);
             t.state.failed_reconnects.store(0, Ordering::SeqCst);
+            *t.state.row.lock().expect("row") = None;
             if let Ok(mut s) = t.state.session.try_lock() {
                 *s = None;
+            }
+        }
+    }
+
+    /// The brief of a host from a snapshot at most `max_age` old (refreshed here if older).
+    /// `None` inside `Some`: the host is not in the store (deleted, or added after the snapshot).
+    async fn brief(&self, app: &App, uuid: &str, max_age: Duration) -> Option<Option<HostBrief>> {
+        let fresh = |s: &Option<Arc<Snapshot>>| {
+            s.as_ref()
+                .filter(|s| s.at.elapsed() <= max_age)
+                .map(|s| s.hosts.get(uuid).cloned())
+        };
+        if let Some(b) = fresh(&self.snapshot.lock().expect("snapshot")) {
+            return Some(b);
+        }
+        let _one = self.refreshing.lock().await;
+        if let Some(b) = fresh(&self.snapshot.lock().expect("snapshot")) {
+            return Some(b); // another task refreshed it meanwhile
+        }
+        let at = tokio::time::Instant::now();
+        match app.store.host_briefs().await {
+            Ok(rows) => {
+                let snap = Arc::new(Snapshot {
+                    at,
+                    hosts: rows.into_iter().collect(),
+                });
+                let b = snap.hosts.get(uuid).cloned();
+                *self.snapshot.lock().expect("snapshot") = Some(snap);
+                Some(b)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "tracker could not read the hosts");
+                None
             }
         }
     }
@@ -95,21 +155,37 @@ impl Tracker {
     }
 }
 
+fn ping_interval(app: &App) -> Duration {
+    app.configs
+        .secs("host.ping.interval")
+        .max(Duration::from_secs(1))
+}
+
 async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>) {
     let mut changes = app.configs.subscribe();
+    // The first round after a random part of the interval (10-100 %): spreads hosts that start
+    // being tracked together.
+    let started = tokio::time::Instant::now();
+    let phase = 0.1 + 0.9 * rand::random::<f64>();
+    let mut next = started + ping_interval(&app).mul_f64(phase);
+    let mut last: Option<tokio::time::Instant> = None;
     loop {
-        let interval = app
-            .configs
-            .secs("host.ping.interval")
-            .max(Duration::from_secs(1));
         tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::time::sleep_until(next) => {}
             r = changes.changed() => {
                 if r.is_err() { return; }
+                // Keep this host's phase; a new interval counts from its last round.
+                next = match last {
+                    Some(l) => l + ping_interval(&app),
+                    None => started + ping_interval(&app).mul_f64(phase),
+                };
                 continue;
             }
         }
-        let h = match app.store.host_get(&uuid).await {
+        let now = tokio::time::Instant::now();
+        last = Some(now);
+        next = now + ping_interval(&app);
+        let h = match current_row(&app, &uuid, &st).await {
             Ok(Some(h)) => h,
             Ok(None) => return,
             Err(e) => {
@@ -121,13 +197,45 @@ async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>) {
             *st.session.lock().await = None;
             continue;
         }
+        // The ping and reconnect futures (SSH handshakes inside) are large: boxed, they take
+        // memory only while they run, not in each of the many sleeping tasks.
         match h.status.as_str() {
             CONNECTING => {}
-            CONNECTED if !ping(&app, &h, &st).await => mark_disconnected(&app, &uuid).await,
-            DISCONNECTED => try_reconnect(&app, &h, &st).await,
+            CONNECTED if !Box::pin(ping(&app, &h, &st)).await => {
+                mark_disconnected(&app, &uuid).await
+            }
+            DISCONNECTED => Box::pin(try_reconnect(&app, &h, &st)).await,
             _ => {}
         }
+        // A round that outlasted the interval (failed tries, a slow reconnect) is followed by a
+        // full interval, not at once: a host just marked Disconnected stays so for an interval
+        // before the first reconnect attempt.
+        let end = tokio::time::Instant::now();
+        if next <= end {
+            next = end + ping_interval(&app);
+        }
     }
+}
+
+/// The host's row for this round: the cached one when the snapshot shows no change since it
+/// was read, else read again (`None`: the host is gone).
+async fn current_row(app: &App, uuid: &str, st: &TrackState) -> sqlx::Result<Option<HostRow>> {
+    // At most half an interval (and 5 s) old, so a round never acts on a state older than that.
+    let max_age =
+        (ping_interval(app) / 2).clamp(Duration::from_millis(500), Duration::from_secs(5));
+    let brief = app.hosts.tracker.brief(app, uuid, max_age).await;
+    if let Some(Some(b)) = &brief {
+        let cached = st.row.lock().expect("row").clone();
+        if let Some(mut row) = cached.filter(|r| r.last_op_date == b.last_op_date) {
+            row.state = b.state.clone();
+            row.status = b.status.clone();
+            return Ok(Some(row));
+        }
+    }
+    // Changed, not in the snapshot (added since), or the snapshot could not be read.
+    let row = app.store.host_get(uuid).await?;
+    *st.row.lock().expect("row") = row.clone();
+    Ok(row)
 }
 
 /// Up to maxFailure tries; true when one succeeded.
@@ -139,10 +247,14 @@ async fn ping(app: &Arc<App>, h: &HostRow, st: &TrackState) -> bool {
         .max(Duration::from_secs(1));
     let pause = app.configs.secs("host.ping.sleepPeriodAfterFailure");
     for i in 0..tries {
-        if tokio::time::timeout(timeout, ping_once(app, h, st, timeout))
-            .await
-            .unwrap_or(false)
-        {
+        let ok = {
+            let limit = app.configs.int("host.ping.parallelismDegree").max(1) as usize;
+            let _slot = app.hosts.tracker.ping_gate.enter(limit).await;
+            tokio::time::timeout(timeout, ping_once(app, h, st, timeout))
+                .await
+                .unwrap_or(false)
+        };
+        if ok {
             return true;
         }
         *st.session.lock().await = None;
@@ -184,7 +296,7 @@ async fn ping_once(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Durati
     }
     let session = guard.as_ref().expect("just set");
     let path = app.configs.get("kvm.takeOverFlagPath");
-    match session.touch_takeover_flag(&path).await {
+    let ok = match session.touch_takeover_flag(&path).await {
         Ok(()) => true,
         // The flag is gone (a reboot cleared /var/run, say): write it again.
         Err(SshError::Command {
@@ -195,7 +307,13 @@ async fn ping_once(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Durati
             tracing::debug!(host.uuid = %h.uuid, error = %e, "ping failed");
             false
         }
+    };
+    if ok && !app.configs.bool("host.ping.reuseSession") {
+        if let Some(s) = guard.take() {
+            s.close().await;
+        }
     }
+    ok
 }
 
 async fn try_reconnect(app: &Arc<App>, h: &HostRow, st: &TrackState) {

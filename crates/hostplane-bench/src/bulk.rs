@@ -1,0 +1,121 @@
+//! b. Bulk add: N simulated hosts (a `hostplane-sim` process, 127.1.0.1 and up, port 2222)
+//! added through the API at once, into one cluster; the time from the first AddKVMHost to the
+//! moment QueryHost counts all N Connected.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+
+use crate::api::Api;
+use crate::{procs, Ctx, Outcome, Row, Sim};
+
+/// Add every host of `sim`, spread in contiguous blocks over `clusters` (at most `in_flight`
+/// requests at once); returns the job locations in host order.
+pub async fn add_all(
+    api: &Api,
+    sim: &Sim,
+    clusters: &[String],
+    in_flight: usize,
+) -> anyhow::Result<Vec<String>> {
+    let n = sim.addrs.len().max(1);
+    let gate = Arc::new(Semaphore::new(in_flight));
+    let mut tasks = Vec::with_capacity(sim.addrs.len());
+    for (i, (ip, port)) in sim.addrs.iter().enumerate() {
+        let (api, gate) = (api.clone(), gate.clone());
+        let cluster = &clusters[i * clusters.len() / n];
+        let body = json!({"params": {
+            "name": format!("sim-{i:05}"), "managementIp": ip, "sshPort": port,
+            "username": "root", "password": "password", "clusterUuid": cluster,
+        }});
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await?;
+            api.submit(Method::POST, "/hosts/kvm", body).await
+        }));
+    }
+    let mut locs = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        locs.push(t.await??);
+    }
+    Ok(locs)
+}
+
+/// Poll QueryHost until `n` hosts are Connected; the time from `since`.
+pub async fn wait_connected(
+    api: &Api,
+    n: usize,
+    since: Instant,
+    within: Duration,
+) -> anyhow::Result<Duration> {
+    loop {
+        let c = api.count_hosts("q=status=Connected").await?;
+        if c as usize >= n {
+            return Ok(since.elapsed());
+        }
+        if since.elapsed() > within {
+            bail!("only {c} of {n} hosts Connected after {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The failed jobs among `locs` (count, first error).
+pub async fn failures(api: &Api, locs: &[String]) -> anyhow::Result<(usize, Option<Value>)> {
+    let mut failed = 0;
+    let mut first = None;
+    for l in locs {
+        let r = api
+            .wait(l, Duration::from_millis(200), Duration::from_secs(300))
+            .await?;
+        if let Some(e) = r.get("error") {
+            failed += 1;
+            first.get_or_insert(e.clone());
+        }
+    }
+    Ok((failed, first))
+}
+
+pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let n = ctx.mode.pick(1000, 1000, 100);
+    let sim = ctx.sim(n, "127.1.0.1", "b-sim.log").await?;
+    let dir = ctx.dir("b")?;
+    let server = ctx.server(&dir, "b-server.log").await?;
+    let api = Api::login(&server.base).await?;
+    let zone = api.create_zone("b").await?;
+    let cluster = api.create_cluster(&zone, "bulk").await?;
+    let meter = procs::Meter::start(server.proc.pid())?;
+    let sim_cpu0 = sim.cpu_time()?;
+    let t0 = Instant::now();
+    let locs = add_all(&api, &sim, &[cluster], 100).await?;
+    let submitted = t0.elapsed();
+    let all = wait_connected(&api, n, t0, Duration::from_secs(300)).await;
+    let m = meter.finish()?;
+    let sim_cpu = sim.cpu_time()?.saturating_sub(sim_cpu0);
+    let (failed, first_error) = failures(&api, &locs).await?;
+    let all = all?;
+    let secs = all.as_secs_f64();
+    let target = 30.0;
+    Ok(Outcome {
+        json: json!({
+            "hosts": n,
+            "submittedS": submitted.as_secs_f64(),
+            "allConnectedS": secs,
+            "hostsPerS": n as f64 / secs,
+            "failedJobs": failed,
+            "firstError": first_error,
+            "serverCpuS": m.cpu_s,
+            "serverCpuPctOfOneCore": m.cpu_pct(),
+            "serverRssMaxMiB": m.rss_max_mib,
+            "simCpuS": sim_cpu.as_secs_f64(),
+        }),
+        rows: vec![Row::new(
+            "b",
+            format!("{n} sim hosts added at once → all Connected"),
+            format!("{secs:.1} s ({:.0} hosts/s)", n as f64 / secs),
+        )
+        .target(format!("≤ {target:.0} s"), secs <= target && failed == 0)],
+    })
+}
