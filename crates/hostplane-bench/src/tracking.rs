@@ -208,7 +208,11 @@ async fn persistent_window(
         (n - 6, "hang"),
     ] {
         let r = api
-            .wait(&locs[i], Duration::from_millis(100), Duration::from_secs(60))
+            .wait(
+                &locs[i],
+                Duration::from_millis(100),
+                Duration::from_secs(60),
+            )
             .await?;
         let uuid = r["inventory"]["uuid"]
             .as_str()
