@@ -352,19 +352,4 @@ impl Store {
         })
         .transpose()
     }
-
-    /// The other hosts of a cluster, for the homogeneity checks.
-    pub async fn host_peers(
-        &self,
-        cluster_uuid: &str,
-        exclude: &str,
-    ) -> sqlx::Result<Vec<HostRow>> {
-        let sql = format!("SELECT {HOST_COLUMNS} FROM host WHERE cluster_uuid = $1 AND uuid <> $2 ORDER BY create_date");
-        let rows = sqlx::query(&sql)
-            .bind(cluster_uuid)
-            .bind(exclude)
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(host_row).collect()
-    }
 }
