@@ -110,11 +110,16 @@ fn clock_ticks() -> f64 {
 
 /// Resident set size in MiB (VmRSS).
 pub fn rss_mib(pid: u32) -> anyhow::Result<f64> {
+    status_mib(pid, "VmRSS:")
+}
+
+/// A `kB` field of /proc/<pid>/status in MiB (`VmRSS:`, `RssAnon:`, `RssFile:`).
+pub fn status_mib(pid: u32, field: &str) -> anyhow::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .context("no VmRSS")?
+        .find_map(|l| l.strip_prefix(field))
+        .with_context(|| format!("no {field}"))?
         .trim()
         .trim_end_matches("kB")
         .trim()
@@ -128,6 +133,7 @@ pub struct Meter {
     start_cpu: Duration,
     start: Instant,
     rss: Vec<f64>,
+    anon: Vec<f64>,
 }
 
 impl Meter {
@@ -137,12 +143,16 @@ impl Meter {
             start_cpu: cpu_time(pid)?,
             start: Instant::now(),
             rss: vec![rss_mib(pid)?],
+            anon: vec![status_mib(pid, "RssAnon:")?],
         })
     }
 
     pub fn sample(&mut self) {
         if let Ok(r) = rss_mib(self.pid) {
             self.rss.push(r);
+        }
+        if let Ok(r) = status_mib(self.pid, "RssAnon:") {
+            self.anon.push(r);
         }
     }
 
@@ -153,11 +163,13 @@ impl Meter {
         let wall = self.start.elapsed();
         let mean = self.rss.iter().sum::<f64>() / self.rss.len().max(1) as f64;
         let max = self.rss.iter().cloned().fold(0.0, f64::max);
+        let anon = self.anon.iter().sum::<f64>() / self.anon.len().max(1) as f64;
         Ok(MeterResult {
             cpu_s: cpu.as_secs_f64(),
             wall_s: wall.as_secs_f64(),
             rss_mean_mib: mean,
             rss_max_mib: max,
+            anon_mean_mib: anon,
         })
     }
 }
@@ -168,6 +180,8 @@ pub struct MeterResult {
     pub wall_s: f64,
     pub rss_mean_mib: f64,
     pub rss_max_mib: f64,
+    /// Mean of RssAnon (the heap; RSS also counts file pages, e.g. SQLite's memory map).
+    pub anon_mean_mib: f64,
 }
 
 impl MeterResult {

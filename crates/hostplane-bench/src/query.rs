@@ -111,7 +111,7 @@ fn cases(sample: Vec<String>, clusters: Vec<String>) -> Vec<Case> {
             name: "status=Connected, cluster.name=X, sort=+name, limit=50",
             sql: format!(
                 "SELECT {} FROM host h JOIN cluster c ON c.uuid = h.cluster_uuid \
-                 WHERE h.status = 'Connected' AND c.name = $1 ORDER BY h.name LIMIT 50",
+                 WHERE h.status = 'Connected' AND c.name = $1 ORDER BY h.name, h.uuid LIMIT 50",
                 cols("h.")
             ),
             pick: Box::new(move |r| {
@@ -254,7 +254,7 @@ async fn run_both(
     do_c: bool,
     do_d: bool,
 ) -> anyhow::Result<(anyhow::Result<Outcome>, anyhow::Result<Outcome>)> {
-    let n = ctx.mode.pick(100_000, 100_000, 5_000);
+    let n = ctx.mode.pick(100_000, 100_000, 2_000);
     let dir = ctx.dir("cd")?;
     eprintln!("  seeding {n} hosts ...");
     let seeded = match crate::seed::reuse(&dir, n).await? {
@@ -307,7 +307,7 @@ async fn query_latency(
     seeded: &crate::seed::Seeded,
 ) -> anyhow::Result<Outcome> {
     let store = Store::open_sqlite(dir).await?;
-    let iters = ctx.mode.pick(300, 100, 20);
+    let iters = ctx.mode.pick(300, 100, 15);
     let warm = ctx.mode.pick(20, 10, 3);
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut out = Vec::new();
@@ -422,7 +422,7 @@ async fn throughput(
     api: &Api,
     sample: &[String],
 ) -> anyhow::Result<Outcome> {
-    let secs = ctx.mode.pick(20, 10, 3);
+    let secs = ctx.mode.pick(20, 10, 2);
     let list: Vec<String> = sample
         .iter()
         .take(1000)
@@ -449,7 +449,7 @@ async fn throughput(
     };
     let url = format!("http://127.0.0.1:{}", server.port);
     // Warm-up, then the measured runs.
-    let mut args = common(2);
+    let mut args = common(ctx.mode.pick(3, 2, 1));
     args.extend(["-s".into(), script.display().to_string(), url.clone()]);
     wrk(args).await?;
     let meter = procs::Meter::start(server.proc.pid())?;
@@ -466,7 +466,7 @@ async fn throughput(
     let target = 10_000.0;
     Ok(Outcome {
         json: json!({
-            "tool": "wrk -t2 -c64", "durationS": secs, "hostsInStore": ctx.mode.pick(100_000, 100_000, 5_000),
+            "tool": "wrk -t2 -c64", "durationS": secs, "hostsInStore": ctx.mode.pick(100_000, 100_000, 2_000),
             "requestsPerS": rps, "p50Ms": p50, "p99Ms": p99, "non2xx": bad,
             "serverCpuPctOfOneCore": m.cpu_pct(), "serverRssMaxMiB": m.rss_max_mib,
             "floorRequestsPerS": floor, "floorP50Ms": f50, "floorP99Ms": f99,

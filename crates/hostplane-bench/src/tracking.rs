@@ -77,7 +77,11 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     // Phase 1: fresh connections.
     tokio::time::sleep(warm).await;
     let sim0 = sim.cpu_time()?;
-    let f = measure(pid, Duration::from_secs(interval.max(10))).await?;
+    let f = measure(
+        pid,
+        Duration::from_secs(ctx.mode.pick(interval, interval, 4)),
+    )
+    .await?;
     let fresh_sim = sim.cpu_time()?.saturating_sub(sim0).as_secs_f64();
     let fresh_per_ping_ms = 1000.0 * f.cpu_s / (n as f64 * f.wall_s / interval as f64);
 
@@ -115,12 +119,14 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
             "fresh": {
                 "windowS": f.wall_s, "serverCpuPctOfOneCore": f.cpu_pct(),
                 "serverRssMeanMB": fresh_rss, "serverRssMaxMB": mb(f.rss_max_mib),
+                "serverRssAnonMeanMB": mb(f.anon_mean_mib),
                 "serverCpuMsPerPing": fresh_per_ping_ms,
                 "simCpuPctOfOneCore": 100.0 * fresh_sim / f.wall_s,
             },
             "persistent": {
                 "windowS": window_s, "serverCpuS": m.cpu_s, "serverCpuPctOfOneCore": cpu_pct,
                 "serverRssMeanMB": rss_mb, "serverRssMaxMB": mb(m.rss_max_mib),
+                "serverRssAnonMeanMB": mb(m.anon_mean_mib),
                 "serverCpuMsPerPing": cpu_per_ping_ms,
                 "simCpuPctOfOneCore": 100.0 * sim_cpu / window_s, "simRssMB": mb(sim_rss),
             },
