@@ -478,7 +478,7 @@ impl SimHost {
                 );
                 Output::ok("")
             }
-            Cmd::TouchFlag(path) => {
+            Cmd::TouchFlag(path, ahead) => {
                 let mut s = self.state.lock().expect("host state");
                 match s.flags.get_mut(&path) {
                     None => Output::fail(2, format!("takeover flag {path} does not exist\n")),
@@ -487,7 +487,7 @@ impl SimHost {
                         format!("cannot touch {path} as user {user}: no write access\n"),
                     ),
                     Some(f) => {
-                        f.mtime = now_secs();
+                        f.mtime = now_secs() + ahead;
                         Output::ok("")
                     }
                 }

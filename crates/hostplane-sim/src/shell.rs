@@ -21,7 +21,8 @@ pub enum Cmd {
     ReadFlag(String),
     /// (path, the uuid written as `uuid:<uuid>`)
     WriteFlag(String, String),
-    TouchFlag(String),
+    /// Touch a flag; the mtime goes this many seconds past now (`touch -c -d "@$(( $(date +%s) + N ))"`).
+    TouchFlag(String, i64),
     RemoveFlag(String),
     Unknown,
 }
@@ -77,7 +78,12 @@ pub fn classify(cmd: &str, home: &str) -> Cmd {
             None => Cmd::Unknown,
         }
     } else if t.contains("touch -c") {
-        Cmd::TouchFlag(path)
+        let ahead = t
+            .split_once("$(date +%s) + ")
+            .and_then(|(_, r)| r.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        Cmd::TouchFlag(path, ahead)
     } else if t.contains("rm -f") {
         Cmd::RemoveFlag(path)
     } else {
@@ -210,7 +216,9 @@ mod tests {
                 "f={expr}; [ -e \"$f\" ] || {{ echo \"takeover flag $f does not exist\" >&2; exit 2; }}; \
                  touch -c \"$f\" 2>/dev/null || {{ echo x >&2; exit 1; }}"
             );
-            assert_eq!(classify(&touch, home), Cmd::TouchFlag(path.into()));
+            assert_eq!(classify(&touch, home), Cmd::TouchFlag(path.into(), 0));
+            let ahead = touch.replace("touch -c", "touch -c -d \"@$(( $(date +%s) + 240 ))\"");
+            assert_eq!(classify(&ahead, home), Cmd::TouchFlag(path.into(), 240));
             let rm = format!(
                 "f={expr}; [ -e \"$f\" ] || exit 0; rm -f \"$f\" 2>/dev/null || {{ exit 1; }}"
             );

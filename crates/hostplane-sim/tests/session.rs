@@ -151,7 +151,11 @@ async fn takeover_flags_as_root_and_as_a_user() {
     let path = "/var/run/zstack/takeOver";
     assert_eq!(root.read_takeover_flag(path).await.unwrap(), None);
     // Touching a missing flag is exit status 2 (the tracker then writes it again).
-    match root.touch_takeover_flag(path).await.unwrap_err() {
+    match root
+        .touch_takeover_flag(path, Duration::ZERO)
+        .await
+        .unwrap_err()
+    {
         SshError::Command { exit_status, .. } => assert_eq!(exit_status, Some(2)),
         e => panic!("{e:?}"),
     }
@@ -168,7 +172,9 @@ async fn takeover_flags_as_root_and_as_a_user() {
             .age_secs,
         500
     );
-    root.touch_takeover_flag(path).await.unwrap();
+    root.touch_takeover_flag(path, Duration::ZERO)
+        .await
+        .unwrap();
     assert!(
         root.read_takeover_flag(path)
             .await
@@ -177,6 +183,16 @@ async fn takeover_flags_as_root_and_as_a_user() {
             .age_secs
             <= 1
     );
+    // Touched ahead: the simulated file's mtime lies in the future, as `touch -d @...` sets it.
+    root.touch_takeover_flag(path, Duration::from_secs(240))
+        .await
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mtime = sim.hosts()[0].flag(path).unwrap().mtime;
+    assert!((now + 238..=now + 241).contains(&mtime), "{mtime} vs {now}");
     root.remove_takeover_flag(path).await.unwrap();
     root.remove_takeover_flag(path).await.unwrap();
     assert_eq!(root.read_takeover_flag(path).await.unwrap(), None);
@@ -448,7 +464,7 @@ async fn one_process_serves_many_hosts() {
     assert_eq!(sim.stats().connections, n as usize);
     eprintln!("{n} hosts connected and collected in {:?}", t.elapsed());
     for s in &sessions {
-        s.touch_takeover_flag("/var/run/zstack/takeOver")
+        s.touch_takeover_flag("/var/run/zstack/takeOver", Duration::ZERO)
             .await
             .unwrap();
     }

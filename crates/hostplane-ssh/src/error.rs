@@ -23,7 +23,7 @@ pub enum SshError {
         waited: Duration,
     },
 
-    /// A bounded stage took too long: `"handshake"`, `"authentication"`, `"command"`, `"ping"`.
+    /// A bounded stage took too long: `"banner"`, `"handshake"`, `"authentication"`, `"command"`, `"ping"`.
     #[error("ssh {stage} timed out")]
     Timeout { stage: &'static str },
 
@@ -70,6 +70,9 @@ impl SshError {
             }
             SshError::Timeout { stage: "handshake" } => {
                 "something accepts TCP on the ssh port but does not complete an SSH handshake; check that it is sshd and that the host is not overloaded"
+            }
+            SshError::Timeout { stage: "banner" } => {
+                "the ssh port accepts connections but sshd sends nothing; sshd or the host is hung or overloaded: check it on the console"
             }
             SshError::Timeout { stage: "authentication" } => {
                 "sshd did not answer the login in time; check the host's load, PAM and DNS settings (UseDNS) on the host"

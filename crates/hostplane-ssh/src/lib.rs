@@ -1,6 +1,6 @@
 //! hostplane-ssh: the SSH host connector. Agentless: it logs in to a KVM host over SSH, pins the
-//! host key, collects facts and hardware statuses with one script in one exec, pings over the open
-//! session, and manages ZStack's takeover flag.
+//! host key, collects facts and hardware statuses with one script in one exec, pings (over a session, or
+//! with a login-free probe of sshd), and manages ZStack's takeover flag.
 //!
 //! This crate knows nothing of HTTP, the store or ZStack's wire format; the server maps
 //! [`Facts`] to inventories and [`SshError`] to failed steps (with [`SshError::hint`]). It never
@@ -21,14 +21,16 @@
 //! ```
 //!
 //! Modules: [`connect`] (port wait, handshake, pin, auth), [`exec`] (one bounded command),
-//! [`facts`] (the fact script and its parser), [`hw`] (hardware status rules), [`takeover`]
-//! (the takeover flag), [`error`].
+//! [`facts`] (the fact script and its parser), [`hw`] (hardware status rules), [`probe`] (the
+//! light ping: read sshd's identification line, no login), [`takeover`] (the takeover flag),
+//! [`error`].
 
 pub mod connect;
 pub mod error;
 pub mod exec;
 pub mod facts;
 pub mod hw;
+pub mod probe;
 pub mod takeover;
 
 pub use connect::{fetch_host_key, ConnectOptions, Credential, Session};
@@ -36,4 +38,5 @@ pub use error::SshError;
 pub use exec::{sh_quote, ExecOutput};
 pub use facts::{parse_facts, Facts, FACT_SCRIPT, FACT_SCRIPT_MARKER};
 pub use hw::{HwCheck, HwStatus, HwStatuses};
+pub use probe::read_banner;
 pub use takeover::TakeoverFlag;

@@ -6,6 +6,8 @@
 //! must never decide whether a host is taken over (the server compares the age with its ping
 //! interval and the uuid with its database), and never touch any other path than the one given.
 
+use std::time::Duration;
+
 use crate::connect::Session;
 use crate::error::SshError;
 use crate::exec::sh_quote;
@@ -64,17 +66,21 @@ impl Session {
     /// Refresh the flag's mtime (what ZStack's agent does on every ping). A missing flag is not
     /// created: that is an error (exit status 2) so the caller can write it again (e.g. after a
     /// reboot cleared `/var/run`).
-    pub async fn touch_takeover_flag(&self, path: &str) -> Result<(), SshError> {
+    ///
+    /// `ahead` > 0 sets the mtime that far in the host's future: a caller that logs in only
+    /// every few pings keeps the flag looking fresh (younger than a ping interval, ZStack's
+    /// takeover rule) until its next login. Zero: the host's current time (`touch -c`).
+    pub async fn touch_takeover_flag(&self, path: &str, ahead: Duration) -> Result<(), SshError> {
         let cmd = format!(
             "f={f}; [ -e \"$f\" ] || {{ echo \"takeover flag $f does not exist\" >&2; exit 2; }}; \
-             touch -c \"$f\" 2>/dev/null || {{ echo \"cannot touch $f as user $(id -un): no write access\" >&2; exit 1; }}",
-            f = path_expr(path)
+             touch -c{when} \"$f\" 2>/dev/null || {{ echo \"cannot touch $f as user $(id -un): no write access\" >&2; exit 1; }}",
+            f = path_expr(path),
+            when = touch_time(ahead)
         );
         self.exec_checked("touch takeover flag", &cmd).await?;
         Ok(())
     }
 
-    /// Remove the flag; a missing flag is fine.
     pub async fn remove_takeover_flag(&self, path: &str) -> Result<(), SshError> {
         let cmd = format!(
             "f={f}; [ -e \"$f\" ] || exit 0; rm -f \"$f\" 2>/dev/null || \
@@ -87,6 +93,14 @@ impl Session {
 }
 
 /// Parse the read command's output (pure, for tests).
+/// The `-d` option of `touch` for an mtime `ahead` in the host's future (empty: now).
+fn touch_time(ahead: Duration) -> String {
+    match ahead.as_secs() {
+        0 => String::new(),
+        n => format!(" -d \"@$(( $(date +%s) + {n} ))\""),
+    }
+}
+
 fn parse_flag_output(stdout: &str) -> Result<Option<TakeoverFlag>, String> {
     let mut now = None;
     let mut mtime = None;
@@ -133,6 +147,15 @@ mod tests {
         assert_eq!(
             path_expr("/var/run/zstack/takeOver"),
             "'/var/run/zstack/takeOver'"
+        );
+    }
+
+    #[test]
+    fn touch_ahead_sets_a_future_mtime() {
+        assert_eq!(touch_time(Duration::ZERO), "");
+        assert_eq!(
+            touch_time(Duration::from_secs(240)),
+            " -d \"@$(( $(date +%s) + 240 ))\""
         );
     }
 

@@ -550,9 +550,24 @@ async fn takeover_flag_lifecycle() {
     .unwrap();
     let flag = s.read_takeover_flag(&path).await.unwrap().unwrap();
     assert!((119..=125).contains(&flag.age_secs), "{flag:?}");
-    s.touch_takeover_flag(&path).await.unwrap();
+    s.touch_takeover_flag(&path, Duration::ZERO).await.unwrap();
     let flag = s.read_takeover_flag(&path).await.unwrap().unwrap();
     assert!(flag.age_secs <= 2, "{flag:?}");
+    // Touched ahead (the tracker between two logins): the mtime is in the host's future.
+    s.touch_takeover_flag(&path, Duration::from_secs(240))
+        .await
+        .unwrap();
+    let ahead = s
+        .exec(&format!(
+            "echo $(( $(stat -c %Y {}) - $(date +%s) ))",
+            hostplane_ssh::sh_quote(&path)
+        ))
+        .await
+        .unwrap();
+    let ahead: i64 = ahead.stdout.trim().parse().unwrap();
+    assert!((237..=240).contains(&ahead), "{ahead}");
+    let flag = s.read_takeover_flag(&path).await.unwrap().unwrap();
+    assert_eq!(flag.age_secs, 0, "a flag from the future is fresh");
 
     // A flag written by someone else with other content.
     std::fs::write(&path, "garbage").unwrap();
@@ -567,7 +582,10 @@ async fn takeover_flag_lifecycle() {
     s.remove_takeover_flag(&path).await.unwrap();
     assert_eq!(s.read_takeover_flag(&path).await.unwrap(), None);
     s.remove_takeover_flag(&path).await.unwrap();
-    let e = s.touch_takeover_flag(&path).await.unwrap_err();
+    let e = s
+        .touch_takeover_flag(&path, Duration::ZERO)
+        .await
+        .unwrap_err();
     assert!(
         matches!(&e, SshError::Command { exit_status: Some(2), stderr_tail, .. } if stderr_tail.contains("does not exist")),
         "{e:?}"

@@ -451,6 +451,49 @@ fn ping_tracks_disconnect_and_recovery(db: Db) {
     );
 }
 
+/// The default ping: a login every `loginEvery` rounds that sets the takeover flag ahead, and a
+/// login-free probe of sshd in between; a replaced host key is still caught at the next login.
+fn ping_probes_between_logins(db: Db) {
+    let he = HostEnv::start(db);
+    let mut host = sshd();
+    let uuid = he.add_ok(&host)["uuid"].as_str().unwrap().to_string();
+    let logins = |h: &SshdHost| h.log().matches("Accepted password for").count();
+    let at_add = logins(&host);
+    he.api().set_config("host", "ping.timeout", "2");
+    he.api().set_config("host", "ping.maxFailure", "2");
+    he.api().set_config("host", "ping.interval", "1");
+    std::thread::sleep(Duration::from_secs(8));
+    // About 8 rounds: the first logs in, then probes while the flag stays fresh
+    // ((5 − 1) × 1 s + 2 s ahead, fresh for one interval more), so at most 3 logins.
+    let pings = logins(&host) - at_add;
+    assert!((1..=3).contains(&pings), "{pings} logins in 8 rounds");
+    assert_eq!(he.host(&uuid)["status"], "Connected");
+    // The flag's mtime lies ahead, so another manager sees it fresh until the next login.
+    let flag = host.home.join(".hostplane/takeOver");
+    let mtime = std::fs::metadata(&flag).unwrap().modified().unwrap();
+    let ahead = mtime
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    assert!(ahead > Duration::ZERO, "flag mtime {mtime:?} is not ahead");
+    assert!(ahead <= Duration::from_secs(6), "{ahead:?}");
+
+    // Another machine (another host key, same sshd version) on the address: the probes cannot
+    // tell, the next login ping refuses the key before sending the password.
+    host.regenerate_host_key();
+    let took = he.wait_status(&uuid, "Disconnected", Duration::from_secs(20));
+    eprintln!("a replaced host key was caught after {took:?}");
+    let r = he.api().action(
+        &format!("/hosts/{uuid}/actions"),
+        "reconnectHost",
+        json!({}),
+    );
+    assert_eq!(
+        r.body["error"]["cause"]["opaque"]["reason"], "HOST.SSH.HOST_KEY_CHANGED",
+        "{}",
+        r.text
+    );
+}
+
 fn changed_password_stops_auto_reconnect(db: Db) {
     let he = HostEnv::start(db);
     let mut host = sshd();
@@ -818,6 +861,7 @@ both_stores!(
     preflight_checks,
     host_key_is_pinned,
     ping_tracks_disconnect_and_recovery,
+    ping_probes_between_logins,
     changed_password_stops_auto_reconnect,
     delete_modes,
     maintain_and_enable,

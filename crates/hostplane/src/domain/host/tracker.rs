@@ -2,13 +2,25 @@
 //!
 //! Every `host.ping.interval` seconds a task looks at its host:
 //! - gone → the task ends; in (Pre)Maintenance or Connecting → nothing this round;
-//! - Connected → ping: refresh the takeover flag's mtime over a persistent SSH session (so
-//!   another manager sees the host is taken). Up to `host.ping.maxFailure` tries,
-//!   `host.ping.sleepPeriodAfterFailure` seconds apart, each bounded by `host.ping.timeout`;
-//!   a broken session is replaced by a fresh one. All tries failed → Disconnected. With
-//!   `host.ping.reuseSession` false, each ping logs in afresh and logs out again (measured in
-//!   BENCHMARKS.md: a persistent session costs memory, a fresh one CPU on both sides).
-//!   At most `host.ping.parallelismDegree` ping tries run at once.
+//! - Connected → ping. Up to `host.ping.maxFailure` tries, `host.ping.sleepPeriodAfterFailure`
+//!   seconds apart, each bounded by `host.ping.timeout`; all tries failed → Disconnected. At
+//!   most `host.ping.parallelismDegree` tries run at once. A try is one of:
+//!   - a **login ping**: log in over SSH (host key checked against the pin) and refresh the
+//!     takeover flag's mtime, so another manager sees the host is taken;
+//!   - a **probe**: connect to the ssh port and read sshd's identification line, no login
+//!     ([`hostplane_ssh::probe`]). It proves the host is up and its sshd not hung.
+//!
+//!   By default (`host.ping.reuseSession` false) every `host.ping.loginEvery`-th round (5) is a
+//!   login ping and the others are probes. A login ping sets the flag's mtime
+//!   `(loginEvery − 1) × interval + timeout` into the host's future, so the flag stays fresh by
+//!   ZStack's rule (younger than one interval) until the next login; a round probes only while
+//!   the flag stays fresh past the next round. The first round after a connect, a restart or
+//!   new credentials logs in, and so does a probe that reads a different identification line
+//!   than the last one (sshd replaced, another machine on the address). With `host.ping.reuseSession` true, each round pings over one persistent session
+//!   per host instead (ZStack's agent ping is closest to this). BENCHMARKS.md (e) measures the
+//!   three ways: a login per round costs the most CPU on both sides; a persistent session
+//!   about 100 KB of memory per host here and an sshd process on every host; the default
+//!   costs little of both.
 //! - Disconnected → with `host.connection.autoReconnectOnError`, and once the SSH port
 //!   answers, reconnect. A reconnect that finds the password changed (HOST.1012) stops these
 //!   attempts until UpdateKVMHost sets new credentials;
@@ -50,6 +62,10 @@ struct TrackState {
     row: Mutex<Option<HostRow>>,
     password_changed: AtomicBool,
     failed_reconnects: AtomicI64,
+    /// Until when the takeover flag stays fresh (by ZStack's rule) after the last login ping.
+    flag_fresh_until: Mutex<Option<tokio::time::Instant>>,
+    /// sshd's identification line as the probes read it.
+    banner: Mutex<Option<String>>,
 }
 
 struct Tracked {
@@ -106,6 +122,7 @@ impl Tracker {
             t.state.password_changed.store(false, Ordering::SeqCst);
             t.state.failed_reconnects.store(0, Ordering::SeqCst);
             *t.state.row.lock().expect("row") = None;
+            *t.state.flag_fresh_until.lock().expect("fresh") = None;
             if let Ok(mut s) = t.state.session.try_lock() {
                 *s = None;
             }
@@ -232,7 +249,10 @@ async fn current_row(app: &App, uuid: &str, st: &TrackState) -> sqlx::Result<Opt
             return Ok(Some(row));
         }
     }
-    // Changed, not in the snapshot (added since), or the snapshot could not be read.
+    // Changed, not in the snapshot (added since), or the snapshot could not be read. A change
+    // may be a reconnect, which rewrote the takeover flag with the current time: the next
+    // round logs in rather than trusting the future mtime of the last login ping.
+    *st.flag_fresh_until.lock().expect("fresh") = None;
     let row = app.store.host_get(uuid).await?;
     *st.row.lock().expect("row") = row.clone();
     Ok(row)
@@ -250,7 +270,7 @@ async fn ping(app: &Arc<App>, h: &HostRow, st: &TrackState) -> bool {
         let ok = {
             let limit = app.configs.int("host.ping.parallelismDegree").max(1) as usize;
             let _slot = app.hosts.tracker.ping_gate.enter(limit).await;
-            tokio::time::timeout(timeout, ping_once(app, h, st, timeout))
+            tokio::time::timeout(timeout, ping_try(app, h, st, timeout))
                 .await
                 .unwrap_or(false)
         };
@@ -266,7 +286,46 @@ async fn ping(app: &Arc<App>, h: &HostRow, st: &TrackState) -> bool {
     false
 }
 
-async fn ping_once(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Duration) -> bool {
+/// Whether this round may probe instead of logging in: no persistent sessions, and the
+/// takeover flag the last login ping set stays fresh past the next round, which can then log
+/// in. After a connect, a restart or new credentials the first round logs in.
+fn probe_due(app: &App, st: &TrackState) -> bool {
+    if app.configs.bool("host.ping.reuseSession") {
+        return false;
+    }
+    let next_round = tokio::time::Instant::now() + ping_interval(app);
+    st.flag_fresh_until
+        .lock()
+        .expect("fresh")
+        .is_some_and(|until| until > next_round)
+}
+
+/// One try: a probe when one is due and sshd still says what it said before, else a login ping.
+async fn ping_try(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Duration) -> bool {
+    if probe_due(app, st) {
+        let port = h.ssh_port.unwrap_or(22) as u16;
+        match hostplane_ssh::read_banner(&h.management_ip, port, timeout).await {
+            Ok(line) => {
+                let mut known = st.banner.lock().expect("banner");
+                let same = known.as_ref().is_none_or(|k| *k == line);
+                *known = Some(line);
+                if same {
+                    return true;
+                }
+                tracing::info!(host.uuid = %h.uuid, "sshd's identification changed; logging in to check the host key");
+            }
+            Err(e) => {
+                tracing::debug!(host.uuid = %h.uuid, error = %e, "ping probe failed");
+                return false;
+            }
+        }
+    }
+    login_ping(app, h, st, timeout).await
+}
+
+/// Log in (or use the persistent session) and refresh the takeover flag.
+async fn login_ping(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Duration) -> bool {
+    let reuse = app.configs.bool("host.ping.reuseSession");
     let mut guard = st.session.lock().await;
     if guard.is_none() {
         let Ok(cred) = app.hosts.credential(h) else {
@@ -296,19 +355,34 @@ async fn ping_once(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Durati
     }
     let session = guard.as_ref().expect("just set");
     let path = app.configs.get("kvm.takeOverFlagPath");
-    let ok = match session.touch_takeover_flag(&path).await {
+    // Fresh until the next login ping: loginEvery − 1 probe rounds, plus one try's bound.
+    let every = app.configs.int("host.ping.loginEvery").max(1) as u32;
+    let ahead = if reuse || every <= 1 {
+        Duration::ZERO
+    } else {
+        ping_interval(app) * (every - 1) + timeout
+    };
+    let started = tokio::time::Instant::now();
+    let ok = match session.touch_takeover_flag(&path, ahead).await {
         Ok(()) => true,
         // The flag is gone (a reboot cleared /var/run, say): write it again.
         Err(SshError::Command {
             exit_status: Some(2),
             ..
-        }) => session.write_takeover_flag(&path, &h.uuid).await.is_ok(),
+        }) => {
+            session.write_takeover_flag(&path, &h.uuid).await.is_ok()
+                && session.touch_takeover_flag(&path, ahead).await.is_ok()
+        }
         Err(e) => {
             tracing::debug!(host.uuid = %h.uuid, error = %e, "ping failed");
             false
         }
     };
-    if ok && !app.configs.bool("host.ping.reuseSession") {
+    if ok {
+        // ZStack's rule: fresh while younger than one interval.
+        *st.flag_fresh_until.lock().expect("fresh") = Some(started + ahead + ping_interval(app));
+    }
+    if ok && !reuse {
         if let Some(s) = guard.take() {
             s.close().await;
         }
