@@ -43,7 +43,7 @@ pub async fn run(app: &App, resource: &str, q: &Query) -> Result<Output> {
 
 /// Turn one row into an inventory: dates in ZStack's format, null fields left out.
 pub fn to_inventory(r: &Resource, fields: &[&Field], row: Vec<Cell>) -> Inventory {
-    let mut json = Map::new();
+    let mut json = Map::with_capacity(fields.len());
     for (f, cell) in fields.iter().zip(row) {
         let v = match cell {
             Cell::Null => continue,

@@ -6,8 +6,12 @@
 //! `503 {"error": ErrorCode}`; protocol errors are plain text. RPC: an `Output` becomes the
 //! reply class's fields plus `success`, serialised under the class name.
 
+use std::fmt::Write as _;
+
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
 use crate::domain::catalogue::{HW_STATUS_CLASS, HW_STATUS_FIELDS};
@@ -17,8 +21,18 @@ use crate::error::Error;
 const JSON: &str = "application/json;charset=UTF-8";
 
 /// A JSON response.
-pub fn json_response(status: StatusCode, body: &Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
+    sized_json_response(status, body, 256)
+}
+
+/// A JSON response written into a buffer of `capacity` bytes to start with (a 1,000-host
+/// answer is about 1.7 MB: growing a small buffer there copies it about 20 times).
+pub fn sized_json_response(status: StatusCode, body: &impl Serialize, capacity: usize) -> Response {
+    let mut bytes = Vec::with_capacity(capacity);
+    if serde_json::to_writer(&mut bytes, body).is_err() {
+        bytes = b"{}".to_vec();
+    }
+    let mut r = (status, bytes).into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
     r
@@ -42,12 +56,92 @@ pub fn error_response(e: &Error) -> Response {
     )
 }
 
-fn add_schema_of(schema: &mut Map<String, Value>, path: &str, inv: &Inventory) {
-    schema.insert(path.to_string(), Value::String(inv.class.clone()));
-    for f in HW_STATUS_FIELDS {
-        if inv.json.get(*f).is_some_and(|v| !v.is_null()) {
-            schema.insert(format!("{path}.{f}"), Value::String(HW_STATUS_CLASS.into()));
+/// The `schema` map of a reply: each inventory's path and class, and the path of each hardware
+/// status it carries. Written while serialising, so a 1,000-host answer builds no second map
+/// of 11,000 entries.
+struct Schema<'a>(&'a Output);
+
+impl Serialize for Schema<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        let mut key = String::new();
+        let mut one = |m: &mut S::SerializeMap, path: &str, inv: &Inventory| {
+            m.serialize_entry(path, &inv.class)?;
+            for f in HW_STATUS_FIELDS {
+                if inv.json.get(*f).is_some_and(|v| !v.is_null()) {
+                    key.clear();
+                    let _ = write!(key, "{path}.{f}");
+                    m.serialize_entry(&key, HW_STATUS_CLASS)?;
+                }
+            }
+            Ok(())
+        };
+        match self.0 {
+            Output::Inventory(inv) => one(&mut m, "inventory", inv)?,
+            Output::Inventories { items, .. } => {
+                let mut path = String::new();
+                for (i, inv) in items.iter().enumerate() {
+                    path.clear();
+                    let _ = write!(path, "inventories[{i}]");
+                    one(&mut m, &path, inv)?;
+                }
+            }
+            _ => {}
         }
+        m.end()
+    }
+}
+
+/// A list of inventories, serialised from where they are.
+struct Inventories<'a>(&'a [Inventory]);
+
+impl Serialize for Inventories<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for inv in self.0 {
+            seq.serialize_element(&inv.json)?;
+        }
+        seq.end()
+    }
+}
+
+/// The REST body of a successful call: the reply's fields, and the `schema` map when asked.
+pub struct RestBody<'a> {
+    pub out: &'a Output,
+    pub with_schema: bool,
+}
+
+impl RestBody<'_> {
+    /// About how many bytes the body takes (2 KB per inventory with its schema entries).
+    pub fn size_hint(&self) -> usize {
+        match self.out {
+            Output::Inventories { items, .. } => 256 + items.len() * 2048,
+            _ => 2048,
+        }
+    }
+}
+
+impl Serialize for RestBody<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        match self.out {
+            Output::Inventory(inv) => m.serialize_entry("inventory", &inv.json)?,
+            Output::Inventories { items, total } => {
+                m.serialize_entry("inventories", &Inventories(items))?;
+                if let Some(t) = total {
+                    m.serialize_entry("total", t)?;
+                }
+            }
+            other => {
+                for (k, v) in reply_fields(other, Face::Rest) {
+                    m.serialize_entry(&k, &v)?;
+                }
+            }
+        }
+        if self.with_schema {
+            m.serialize_entry("schema", &Schema(self.out))?;
+        }
+        m.end()
     }
 }
 
@@ -119,23 +213,10 @@ fn reply_fields(out: &Output, face: Face) -> Map<String, Value> {
     m
 }
 
-/// The REST body of a successful call. `with_schema`: add the `schema` map.
+/// The REST body of a successful call as a JSON value (the webhook's payload); responses
+/// serialise [`RestBody`] directly.
 pub fn rest_body(out: &Output, with_schema: bool) -> Value {
-    let mut body = reply_fields(out, Face::Rest);
-    if with_schema {
-        let mut schema = Map::new();
-        match out {
-            Output::Inventory(inv) => add_schema_of(&mut schema, "inventory", inv),
-            Output::Inventories { items, .. } => {
-                for (i, inv) in items.iter().enumerate() {
-                    add_schema_of(&mut schema, &format!("inventories[{i}]"), inv);
-                }
-            }
-            _ => {}
-        }
-        body.insert("schema".into(), Value::Object(schema));
-    }
-    Value::Object(body)
+    serde_json::to_value(RestBody { out, with_schema }).unwrap_or_else(|_| json!({}))
 }
 
 /// The RPC `result` object: `{"<reply class>": {fields..., "success": bool, "error"?}}`.

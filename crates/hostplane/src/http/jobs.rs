@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
-use super::encode::{error_response, json_response, rest_body, text};
+use super::encode::{error_response, json_response, text, RestBody};
 use super::rest::wants_schema;
 use crate::domain::jobs::{current_step, view, JobView};
 use crate::domain::App;
@@ -37,7 +37,11 @@ pub async fn poll(
             r
         }
         Ok(Some((_, JobView::Done(Ok(out))))) => {
-            json_response(StatusCode::OK, &rest_body(&out, wants_schema(&headers)))
+            let body = RestBody {
+                out: &out,
+                with_schema: wants_schema(&headers),
+            };
+            json_response(StatusCode::OK, &body)
         }
         Ok(Some((_, JobView::Done(Err(e))))) => error_response(&e),
         Err(e) => error_response(&e),

@@ -17,7 +17,7 @@ use axum::response::Response;
 use serde_json::{json, Map, Value};
 
 use super::decode::{self, BadRequest};
-use super::encode::{error_response, json_response, rest_body, text};
+use super::encode::{error_response, json_response, sized_json_response, text, RestBody};
 use super::routes::{action_name, literal_segments, match_path, ROUTES};
 use super::webhook;
 use crate::domain::api::{self, ApiSpec, Kind};
@@ -209,10 +209,13 @@ pub async fn dispatch(
 
     match spec.kind {
         Kind::Sync => match crate::domain::call(&app, spec, &caller, call).await {
-            Ok(out) => json_response(
-                StatusCode::OK,
-                &rest_body(&out, spec.query.is_some() || wants_schema(&headers)),
-            ),
+            Ok(out) => {
+                let body = RestBody {
+                    out: &out,
+                    with_schema: spec.query.is_some() || wants_schema(&headers),
+                };
+                sized_json_response(StatusCode::OK, &body, body.size_hint())
+            }
             Err(e) => error_response(&e),
         },
         Kind::Async => submit(&app, spec, caller, call, job_uuid, &headers, prefix).await,
