@@ -16,11 +16,13 @@
 //!   ZStack's rule (younger than one interval) until the next login; a round probes only while
 //!   the flag stays fresh past the next round. The first round after a connect, a restart or
 //!   new credentials logs in, and so does a probe that reads a different identification line
-//!   than the last one (sshd replaced, another machine on the address). With `host.ping.reuseSession` true, each round pings over one persistent session
-//!   per host instead (ZStack's agent ping is closest to this). BENCHMARKS.md (e) measures the
-//!   three ways: a login per round costs the most CPU on both sides; a persistent session
-//!   about 100 KB of memory per host here and an sshd process on every host; the default
-//!   costs little of both.
+//!   than the last one (sshd replaced, another machine on the address).
+//!
+//!   With `host.ping.reuseSession` true, each round pings over one persistent session per host
+//!   instead (ZStack's agent ping is closest to this). BENCHMARKS.md (e) measures the three
+//!   ways: a login per round costs the most CPU on both sides; a persistent session about
+//!   100 KB of memory per host here and an sshd process on every host; the default costs
+//!   little of both.
 //! - Disconnected → with `host.connection.autoReconnectOnError`, and once the SSH port
 //!   answers, reconnect. A reconnect that finds the password changed (HOST.1012) stops these
 //!   attempts until UpdateKVMHost sets new credentials;
