@@ -1,23 +1,32 @@
-//! The light liveness probe: connect to the ssh port and read the server's SSH identification
-//! line (`SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3`), then hang up. No key exchange, no login.
+//! The light liveness probe: connect to the ssh port, read the server's SSH identification line
+//! (`SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3`), answer with our own ([`IDENTIFICATION`]) and
+//! hang up. No key exchange, no login.
 //!
-//! An SSH server sends this line first, before the client says anything (RFC 4253 §4.2), so the
+//! An SSH server sends its line first, before the client says anything (RFC 4253 §4.2), so the
 //! probe proves what a ping must prove between two logins: the host is up, its network answers
 //! and its sshd is alive and not hung. It costs a TCP handshake and one read — a tenth of the CPU
-//! of a login on both sides, no sshd child process and no line in the host's auth log. A
+//! of a login on both sides, no sshd child process and no login in the host's auth log. A
 //! different line than last time (sshd upgraded, or another machine on the address) tells the
 //! caller to log in and check the host key now.
 //!
-//! It must never: send anything but the TCP handshake and close (no identification of our own,
-//! so sshd logs at most "Connection closed before banner exchange"); read more than one line
-//! ([`MAX_LINE`]); or wait past its bound.
+//! Why it answers before hanging up: OpenSSH logs a client that leaves without an
+//! identification as `kex_exchange_identification: Connection closed by remote host`, the mark
+//! of a port scanner; with one it logs the ordinary `Connection closed by <ip> port <n>
+//! [preauth]`. (fail2ban counts neither in its default `normal` mode; its `aggressive` and
+//! `ddos` modes count both, see docs/hosts.md.)
+//!
+//! It must never: send anything but its identification line; read more than [`MAX_LINE`]
+//! bytes; or wait past its bound.
 
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::error::SshError;
+
+/// What the probe says to sshd before it hangs up (visible in sshd's debug logs).
+pub const IDENTIFICATION: &[u8] = b"SSH-2.0-hostplane_probe\r\n";
 
 /// RFC 4253 allows 255 bytes for the identification line; lines before it are allowed too, but
 /// the probe gives up after this many bytes in all.
@@ -41,10 +50,15 @@ pub async fn read_banner(host: &str, port: u16, bound: Duration) -> Result<Strin
     };
     let _ = stream.set_nodelay(true);
     let left = bound.saturating_sub(started.elapsed());
-    match tokio::time::timeout(left, read_identification(&mut stream)).await {
-        Ok(r) => r,
-        Err(_) => Err(SshError::Timeout { stage: "banner" }),
-    }
+    let line = match tokio::time::timeout(left, read_identification(&mut stream)).await {
+        Ok(r) => r?,
+        Err(_) => return Err(SshError::Timeout { stage: "banner" }),
+    };
+    // Best effort: the answer is courtesy, the probe has its result. A fresh socket takes
+    // these few bytes at once; the bound only guards against the impossible.
+    let left = bound.saturating_sub(started.elapsed());
+    let _ = tokio::time::timeout(left, stream.write_all(IDENTIFICATION)).await;
+    Ok(line)
     // The stream drops here: the kernel closes the connection.
 }
 
@@ -82,31 +96,46 @@ async fn read_identification(stream: &mut TcpStream) -> Result<String, SshError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncWriteExt;
     use tokio::net::TcpListener;
 
     async fn serve_once(reply: &'static [u8], hold: Duration) -> u16 {
+        serve_and_listen(reply, hold).await.0
+    }
+
+    /// A one-connection server; the receiver gets what the client sent before it hung up.
+    async fn serve_and_listen(
+        reply: &'static [u8],
+        hold: Duration,
+    ) -> (u16, tokio::sync::oneshot::Receiver<Vec<u8>>) {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = l.local_addr().unwrap().port();
+        let (tx, rx) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             let (mut s, _) = l.accept().await.unwrap();
             s.write_all(reply).await.unwrap();
-            tokio::time::sleep(hold).await;
+            let mut got = Vec::new();
+            let _ = tokio::time::timeout(hold, s.read_to_end(&mut got)).await;
+            let _ = tx.send(got);
         });
-        port
+        (port, rx)
     }
 
     #[tokio::test]
-    async fn reads_the_identification_after_other_lines() {
-        let port = serve_once(
+    async fn reads_the_identification_after_other_lines_and_answers() {
+        let (port, sent) = serve_and_listen(
             b"Welcome\r\nSSH-2.0-OpenSSH_9.2p1 Debian-2\r\nbinary",
-            Duration::from_secs(1),
+            Duration::from_secs(2),
         )
         .await;
         let line = read_banner("127.0.0.1", port, Duration::from_secs(2))
             .await
             .unwrap();
         assert_eq!(line, "SSH-2.0-OpenSSH_9.2p1 Debian-2");
+        assert_eq!(
+            sent.await.unwrap(),
+            IDENTIFICATION,
+            "our line, then the close"
+        );
     }
 
     #[tokio::test]

@@ -646,3 +646,38 @@ async fn ping_on_live_session_then_fails_after_stop() {
         .unwrap();
     s.ping().await.unwrap();
 }
+
+#[tokio::test]
+async fn probe_reads_sshd_identification_without_a_login_or_a_scanner_mark() {
+    let host = SshdHost::start(SshdOptions::default());
+    // What sshd logged before the probes (the test kit's own readiness check among it).
+    let before = host.log().len();
+    let line = hostplane_ssh::read_banner(&host.ip, host.port, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(line.starts_with("SSH-2.0-OpenSSH_"), "{line}");
+    // The same line every time: what the tracker compares between two probes.
+    let again = hostplane_ssh::read_banner(&host.ip, host.port, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(line, again);
+    // sshd saw, per probe, a client that identified itself and left before authenticating
+    // ("Connection closed|reset by ... [preauth]"): no login. A client that leaves without
+    // identifying itself (like the test kit's port check) is logged without [preauth], after
+    // the "kex_exchange_identification" line port scanners leave.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let preauth = |log: &str| log.lines().filter(|l| l.ends_with("[preauth]")).count();
+    while preauth(&host.log()[before..]) < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = host.log()[before..].to_string();
+    assert_eq!(preauth(&log), 2, "{log}");
+    assert!(!log.contains("Accepted"), "{log}");
+
+    let mut host = host;
+    host.stop();
+    let e = hostplane_ssh::read_banner(&host.ip, host.port, Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, SshError::PortClosed { .. }), "{e:?}");
+}
