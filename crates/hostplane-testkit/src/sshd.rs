@@ -120,6 +120,8 @@ pub struct SshdHost {
     child: Option<Child>,
     ns_script: String,
     user_created: bool,
+    /// sshd's `VersionAddendum` (appended to its identification line); empty: none.
+    version_addendum: String,
 }
 
 impl SshdHost {
@@ -161,6 +163,7 @@ impl SshdHost {
             child: None,
             ns_script: String::new(),
             user_created: true,
+            version_addendum: String::new(),
         };
         if let Some(home) = home_of(&user) {
             host.home = home;
@@ -245,6 +248,14 @@ impl SshdHost {
         self.restart();
     }
 
+    /// Another machine on this address: a new host key and another sshd identification line
+    /// (`VersionAddendum`), then restart.
+    pub fn replace_machine(&mut self, version_addendum: &str) {
+        self.version_addendum = version_addendum.to_string();
+        self.write_config();
+        self.regenerate_host_key();
+    }
+
     /// Change the user's password ("the password changed"). [`SshdHost::password`] keeps the old one.
     pub fn set_password(&self, pw: &str) {
         let line = format!("{}:{}", self.user, pw);
@@ -319,10 +330,15 @@ impl SshdHost {
              PasswordAuthentication yes\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
              AuthorizedKeysFile .ssh/authorized_keys\nUsePAM yes\nStrictModes no\nUseDNS no\n\
              PermitRootLogin no\nAllowUsers {user}\nMaxStartups 100:30:200\nMaxSessions 64\n\
-             LoginGraceTime 30\nPrintMotd no\n",
+             LoginGraceTime 30\nPrintMotd no\nVersionAddendum {addendum}\n",
             ip = self.ip,
             port = self.port,
             user = self.user,
+            addendum = if self.version_addendum.is_empty() {
+                "none"
+            } else {
+                &self.version_addendum
+            },
         );
         fs::write(self.dir.join("sshd_config"), cfg).expect("write sshd_config");
     }

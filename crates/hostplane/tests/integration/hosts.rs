@@ -494,6 +494,34 @@ fn ping_probes_between_logins(db: Db) {
     );
 }
 
+/// A probe that reads another sshd identification line logs in at once: a replaced machine is
+/// caught at the next round, not at the next scheduled login.
+fn probe_notices_a_replaced_sshd_at_once(db: Db) {
+    let he = HostEnv::start(db);
+    let mut host = sshd();
+    let uuid = he.add_ok(&host)["uuid"].as_str().unwrap().to_string();
+    he.api().set_config("host", "ping.timeout", "2");
+    he.api().set_config("host", "ping.maxFailure", "2");
+    // A login only every 100 rounds: a replaced key alone would wait ~100 s for it.
+    he.api().set_config("host", "ping.loginEvery", "100");
+    he.api().set_config("host", "ping.interval", "1");
+    std::thread::sleep(Duration::from_secs(4)); // a login, then probes that learn the line
+    assert_eq!(he.host(&uuid)["status"], "Connected");
+    host.replace_machine("another-machine");
+    let took = he.wait_status(&uuid, "Disconnected", Duration::from_secs(12));
+    eprintln!("a replaced sshd was caught after {took:?}");
+    let r = he.api().action(
+        &format!("/hosts/{uuid}/actions"),
+        "reconnectHost",
+        json!({}),
+    );
+    assert_eq!(
+        r.body["error"]["cause"]["opaque"]["reason"], "HOST.SSH.HOST_KEY_CHANGED",
+        "{}",
+        r.text
+    );
+}
+
 fn changed_password_stops_auto_reconnect(db: Db) {
     let he = HostEnv::start(db);
     let mut host = sshd();
@@ -862,6 +890,7 @@ both_stores!(
     host_key_is_pinned,
     ping_tracks_disconnect_and_recovery,
     ping_probes_between_logins,
+    probe_notices_a_replaced_sshd_at_once,
     changed_password_stops_auto_reconnect,
     delete_modes,
     maintain_and_enable,

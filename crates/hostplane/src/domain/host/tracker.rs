@@ -66,7 +66,8 @@ struct TrackState {
     failed_reconnects: AtomicI64,
     /// Until when the takeover flag stays fresh (by ZStack's rule) after the last login ping.
     flag_fresh_until: Mutex<Option<tokio::time::Instant>>,
-    /// sshd's identification line as the probes read it.
+    /// sshd's identification line as the first probe after a login read it (or the changed
+    /// line a login then accepted).
     banner: Mutex<Option<String>>,
 }
 
@@ -255,6 +256,7 @@ async fn current_row(app: &App, uuid: &str, st: &TrackState) -> sqlx::Result<Opt
     // may be a reconnect, which rewrote the takeover flag with the current time: the next
     // round logs in rather than trusting the future mtime of the last login ping.
     *st.flag_fresh_until.lock().expect("fresh") = None;
+    *st.banner.lock().expect("banner") = None;
     let row = app.store.host_get(uuid).await?;
     *st.row.lock().expect("row") = row.clone();
     Ok(row)
@@ -308,13 +310,25 @@ async fn ping_try(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Duratio
         let port = h.ssh_port.unwrap_or(22) as u16;
         match hostplane_ssh::read_banner(&h.management_ip, port, timeout).await {
             Ok(line) => {
-                let mut known = st.banner.lock().expect("banner");
-                let same = known.as_ref().is_none_or(|k| *k == line);
-                *known = Some(line);
-                if same {
-                    return true;
+                {
+                    let mut known = st.banner.lock().expect("banner");
+                    match known.as_ref() {
+                        None => {
+                            *known = Some(line);
+                            return true;
+                        }
+                        Some(k) if *k == line => return true,
+                        Some(_) => {}
+                    }
                 }
+                // Learnt only once a login accepted the host: a failed login leaves the old
+                // line, so every further try logs in again instead of passing as a probe.
                 tracing::info!(host.uuid = %h.uuid, "sshd's identification changed; logging in to check the host key");
+                let ok = login_ping(app, h, st, timeout).await;
+                if ok {
+                    *st.banner.lock().expect("banner") = Some(line);
+                }
+                return ok;
             }
             Err(e) => {
                 tracing::debug!(host.uuid = %h.uuid, error = %e, "ping probe failed");
