@@ -81,14 +81,9 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
 
     // Phase 1: fresh connections.
     tokio::time::sleep(warm).await;
-    let sim0 = sim.cpu_time()?;
-    let f = measure(
-        pid,
-        Duration::from_secs(ctx.mode.pick(interval, interval, 4)),
-    )
-    .await?;
-    let fresh_sim = sim.cpu_time()?.saturating_sub(sim0).as_secs_f64();
-    let fresh_per_ping_ms = 1000.0 * f.cpu_s / (n as f64 * f.wall_s / interval as f64);
+    let one_interval = Duration::from_secs(ctx.mode.pick(interval, interval, 4));
+    let (f, fresh_sim, fresh_per_ping_ms) =
+        baseline_phase(&sim, pid, one_interval, n, interval).await?;
 
     // Phase 2: the default, a login every fifth round and probes between.
     eprintln!("  phase 2: the default (a login every 5th ping, probes between)");
@@ -102,14 +97,8 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     api.set_config("host", "ping.reuseSession", "true").await?;
     tokio::time::sleep(warm).await;
     let rss_after_warmup = procs::rss_mib(pid)?;
-    let sim0 = sim.cpu_time()?;
-    let p = measure(
-        pid,
-        Duration::from_secs(ctx.mode.pick(interval, interval, 4)),
-    )
-    .await?;
-    let persist_sim = sim.cpu_time()?.saturating_sub(sim0).as_secs_f64();
-    let persist_per_ping_ms = 1000.0 * p.cpu_s / (n as f64 * p.wall_s / interval as f64);
+    let (p, persist_sim, persist_per_ping_ms) =
+        baseline_phase(&sim, pid, one_interval, n, interval).await?;
 
     let pings = n as f64 * m.wall_s / interval as f64;
     let cpu_per_ping_ms = 1000.0 * m.cpu_s / pings;
@@ -223,6 +212,21 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
             .target(format!("≤ {bound:.0} s"), d_hang <= bound),
         ],
     })
+}
+
+/// Meter one baseline phase: (server meter, simulator CPU seconds, server CPU ms per ping).
+async fn baseline_phase(
+    sim: &Sim,
+    pid: u32,
+    d: Duration,
+    n: usize,
+    interval: u64,
+) -> anyhow::Result<(procs::MeterResult, f64, f64)> {
+    let sim0 = sim.cpu_time()?;
+    let m = measure(pid, d).await?;
+    let sim_cpu = sim.cpu_time()?.saturating_sub(sim0).as_secs_f64();
+    let per_ping_ms = 1000.0 * m.cpu_s / (n as f64 * m.wall_s / interval as f64);
+    Ok((m, sim_cpu, per_ping_ms))
 }
 
 type Victim = (usize, &'static str, String, Option<f64>);
