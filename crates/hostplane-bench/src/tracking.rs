@@ -118,6 +118,9 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let fresh_rss = mb(f.rss_mean_mib);
     let persist_rss = mb(p.rss_mean_mib);
     let window_s = m.wall_s;
+    let mut default_json = phase_json(&m, cpu_per_ping_ms, sim_cpu);
+    default_json["serverCpuS"] = json!(m.cpu_s);
+    default_json["simRssMB"] = json!(mb(sim_rss));
     Ok(Outcome {
         json: json!({
             "hosts": n, "clusters": clusters.len(), "pingIntervalS": interval,
@@ -125,27 +128,9 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
             "addAllConnectedS": added.as_secs_f64(), "addServerCpuS": add_m.cpu_s,
             "rssMB": {"beforeAdd": mb(rss_before_add), "afterAdd": mb(rss_after_add),
                       "afterPersistentWarmup": mb(rss_after_warmup)},
-            "loginEveryPing": {
-                "windowS": f.wall_s, "serverCpuPctOfOneCore": f.cpu_pct(),
-                "serverRssMeanMB": fresh_rss, "serverRssMaxMB": mb(f.rss_max_mib),
-                "serverRssAnonMeanMB": mb(f.anon_mean_mib),
-                "serverCpuMsPerPing": fresh_per_ping_ms,
-                "simCpuPctOfOneCore": 100.0 * fresh_sim / f.wall_s,
-            },
-            "persistent": {
-                "windowS": p.wall_s, "serverCpuPctOfOneCore": p.cpu_pct(),
-                "serverRssMeanMB": persist_rss, "serverRssMaxMB": mb(p.rss_max_mib),
-                "serverRssAnonMeanMB": mb(p.anon_mean_mib),
-                "serverCpuMsPerPing": persist_per_ping_ms,
-                "simCpuPctOfOneCore": 100.0 * persist_sim / p.wall_s,
-            },
-            "default": {
-                "windowS": window_s, "serverCpuS": m.cpu_s, "serverCpuPctOfOneCore": cpu_pct,
-                "serverRssMeanMB": rss_mb, "serverRssMaxMB": mb(m.rss_max_mib),
-                "serverRssAnonMeanMB": mb(m.anon_mean_mib),
-                "serverCpuMsPerPing": cpu_per_ping_ms,
-                "simCpuPctOfOneCore": 100.0 * sim_cpu / window_s, "simRssMB": mb(sim_rss),
-            },
+            "loginEveryPing": phase_json(&f, fresh_per_ping_ms, fresh_sim),
+            "persistent": phase_json(&p, persist_per_ping_ms, persist_sim),
+            "default": default_json,
             "pingsPerS": n as f64 / interval as f64,
             "simProcesses": sim.parts.len(),
             "victims": victims.iter().map(|v| json!({"index": v.0, "fault": v.1, "uuid": v.2, "notConnectedAfterS": v.3})).collect::<Vec<_>>(),
@@ -211,6 +196,16 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
             )
             .target(format!("≤ {bound:.0} s"), d_hang <= bound),
         ],
+    })
+}
+
+/// One phase's figures as JSON: window, server CPU and memory, simulator CPU.
+fn phase_json(m: &procs::MeterResult, per_ping_ms: f64, sim_cpu_s: f64) -> serde_json::Value {
+    json!({
+        "windowS": m.wall_s, "serverCpuPctOfOneCore": m.cpu_pct(),
+        "serverRssMeanMB": mb(m.rss_mean_mib), "serverRssMaxMB": mb(m.rss_max_mib),
+        "serverRssAnonMeanMB": mb(m.anon_mean_mib), "serverCpuMsPerPing": per_ping_ms,
+        "simCpuPctOfOneCore": 100.0 * sim_cpu_s / m.wall_s,
     })
 }
 
