@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use hostplane::store::Store;
+use hostplane_server::store::Store;
 use rand::{Rng, SeedableRng};
 use reqwest::Method;
 use serde_json::json;
@@ -187,12 +187,12 @@ async fn run_sql(store: &Store, case: &Case, bind: &Option<String>) -> anyhow::R
 /// The statement the server compiles for a REST query string (`/hosts?...`).
 fn compiled(path: &str) -> anyhow::Result<hostplane_query::Statement> {
     let qs = path.split_once('?').map(|(_, q)| q);
-    let pairs = hostplane::http::decode::query_pairs(qs);
-    let q = hostplane::http::decode::query_from_pairs(&pairs)
+    let pairs = hostplane_server::http::decode::query_pairs(qs);
+    let q = hostplane_server::http::decode::query_from_pairs(&pairs)
         .map_err(|e| anyhow::anyhow!("decode {path}: {}", e.0))?;
     let c = hostplane_query::compile(
-        &hostplane::domain::catalogue::CATALOGUE,
-        &hostplane::domain::catalogue::HOST,
+        &hostplane_server::domain::catalogue::CATALOGUE,
+        &hostplane_server::domain::catalogue::HOST,
         &q,
         hostplane_query::Backend::Sqlite,
     )

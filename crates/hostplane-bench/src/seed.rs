@@ -12,8 +12,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use hostplane::domain::global_config::Configs;
-use hostplane::store::Store;
+use hostplane_server::domain::global_config::Configs;
+use hostplane_server::store::Store;
 use rand::{Rng, SeedableRng};
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;

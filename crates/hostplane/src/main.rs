@@ -1,8 +1,8 @@
 //! The `hostplane` binary: `serve` runs the server; every other command is the client
-//! (see [`hostplane::cli`]). Exit codes: 0 success, 1 API error, 2 usage error.
+//! (see `hostplane_cli`). Exit codes: 0 success, 1 API error, 2 usage error.
 
 use clap::Parser;
-use hostplane::cli::{Cli, Command};
+use hostplane_cli::{Cli, Command};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -14,8 +14,8 @@ fn main() -> anyhow::Result<()> {
                         .unwrap_or_else(|_| "info".into()),
                 )
                 .init();
-            tokio::runtime::Runtime::new()?.block_on(hostplane::server::serve(args.into()))
+            tokio::runtime::Runtime::new()?.block_on(hostplane_server::server::serve(args.into()))
         }
-        command => std::process::exit(hostplane::cli::run(cli.global, command)),
+        command => std::process::exit(hostplane_cli::run(cli.global, command)),
     }
 }

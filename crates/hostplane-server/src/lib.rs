@@ -18,13 +18,11 @@
 //!   nothing of HTTP or SSH.
 //! - [`error`]: the one domain error type and ZStack's error-code table.
 //! - [`server`]: start-up — open the store, load configs, take hosts back, serve.
-//! - [`cli`]: the `hostplane` command line.
 //!
 //! Other crates of the workspace: `hostplane-query` (the query language: parser, catalogue
 //! types, SQL generation), `hostplane-ssh` (the SSH host connector and fact collection),
 //! `hostplane-testkit` (real sshd test hosts, PostgreSQL, server processes for tests).
 
-pub mod cli;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -33,8 +33,8 @@ use self::args::QueryArgs;
 use self::client::{ApiError, ClientError, Request};
 use self::output::{Format, Spinner, Style};
 use self::session::Conn;
-use crate::domain::api::ParamType;
-use crate::server::ServeConfig;
+use hostplane_server::domain::api::ParamType;
+use hostplane_server::server::ServeConfig;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -608,7 +608,11 @@ fn describe_apis(name: Option<&str>) -> Result<String, Failure> {
             ", no session needed"
         }
     );
-    if let Some(res) = api.spec.query.and_then(crate::domain::catalogue::resource) {
+    if let Some(res) = api
+        .spec
+        .query
+        .and_then(hostplane_server::domain::catalogue::resource)
+    {
         out.push_str(
             "\nQuery fields (conditions: = != > < >= <= ?= !?= ~= !~= `is null` `not null`):\n",
         );

@@ -24,8 +24,8 @@ use rustyline::{CompletionType, Config, Editor, Helper};
 use super::apis::{self, RestApi};
 use super::args::{split_words, QUERY_OPTIONS};
 use super::{execute, output, session, Cli, Command, Ctx, Failure, GlobalArgs};
-use crate::domain::api::ParamType;
-use crate::domain::catalogue;
+use hostplane_server::domain::api::ParamType;
+use hostplane_server::domain::catalogue;
 
 const COMMANDS: &[&str] = &[
     "api", "apis", "cluster", "config", "exit", "help", "host", "login", "logout", "quit", "zone",

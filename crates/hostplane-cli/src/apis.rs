@@ -1,7 +1,7 @@
 //! Which REST call an API name is: method, path and where its parameters go.
 //!
-//! Derived from the server's own tables, [`crate::domain::api::APIS`] (names, parameters,
-//! sync or async, session or not) and [`crate::http::routes::ROUTES`] (method + path), so
+//! Derived from the server's own tables, [`hostplane_server::domain::api::APIS`] (names, parameters,
+//! sync or async, session or not) and [`hostplane_server::http::routes::ROUTES`] (method + path), so
 //! the CLI knows exactly the APIs the server serves. This file must never list APIs or paths
 //! itself. The body shape follows ZStack's REST rules: POST sends `{"params": {...}}`, PUT
 //! sends `{"<actionName>": {...}}`, GET and DELETE send the query string; `{uuid}`-style path
@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 
 use super::args::QueryArgs;
 use super::client::Request;
-use crate::domain::api::{ApiSpec, Kind, APIS};
-use crate::http::routes::{action_name, ROUTES};
+use hostplane_server::domain::api::{ApiSpec, Kind, APIS};
+use hostplane_server::http::routes::{action_name, ROUTES};
 
 /// One API as a REST call.
 #[derive(Debug, Clone, Copy)]

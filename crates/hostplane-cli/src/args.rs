@@ -2,7 +2,7 @@
 //!
 //! - An API's parameters: `name=h1 sshPort=22 systemTags=a,b clientInfo.ip=1.2.3.4`. Each
 //!   token is split at its first `=`; the key must be a parameter of the API (from
-//!   [`crate::domain::api`]); the value is converted to the parameter's JSON type (a list is
+//!   [`hostplane_server::domain::api`]); the value is converted to the parameter's JSON type (a list is
 //!   comma-separated and may be repeated, a map is filled by `field.key=value`).
 //! - A query's conditions: `status=Connected cluster.name~=prod% 'cpuNum>=4' description is null`,
 //!   with every REST operator (`= != > < >= <= ?= !?= ~= !~=`, `is null`, `not null`), plus the
@@ -17,7 +17,7 @@
 use hostplane_query::{parse_condition, Op};
 use serde_json::{Map, Value};
 
-use crate::domain::api::{ApiSpec, ParamType};
+use hostplane_server::domain::api::{ApiSpec, ParamType};
 
 /// The query options zstack-cli accepts besides conditions (all given as `key=value`).
 pub const QUERY_OPTIONS: &[&str] = &[
@@ -341,7 +341,7 @@ fn clip(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::api::by_name;
+    use hostplane_server::domain::api::by_name;
 
     fn w(s: &[&str]) -> Vec<String> {
         s.iter().map(|s| s.to_string()).collect()
