@@ -12,51 +12,50 @@
 
 use serde_json::{Map, Value};
 
-/// ZStack's error codes, with the description text from `conf/errorCodes/*.xml`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Code {
-    Internal,
-    Timeout,
-    ResourceNotFound,
-    DeleteResourceError,
-    ChangeResourceStateError,
-    OperationError,
-    InvalidArgument,
-    UnableToEnterMaintenanceMode,
-    UnableToReconnectHost,
-    HostConnectionError,
-    HostPasswordChanged,
-    AuthenticationError,
-    InvalidSession,
-    PermissionDenied,
+/// Declares [`Code`] and its table in one list, so a code cannot exist without its string.
+macro_rules! codes {
+    ($($variant:ident = ($code:literal, $description:literal)),* $(,)?) => {
+        /// ZStack's error codes, with the description text from `conf/errorCodes/*.xml`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Code {
+            $($variant),*
+        }
+
+        impl Code {
+            /// Every code.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The code string and its fixed description.
+            pub fn parts(self) -> (&'static str, &'static str) {
+                match self {
+                    $(Code::$variant => ($code, $description)),*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    Internal = ("SYS.1000", "An internal error happened in system"),
+    Timeout = ("SYS.1001", "A message or a operation timeout"),
+    ResourceNotFound = ("SYS.1003", "A resource can not be found"),
+    DeleteResourceError = ("SYS.1004", "Unable to delete a resource"),
+    ChangeResourceStateError = ("SYS.1005", "Unable to change resource state"),
+    OperationError = ("SYS.1006", "An operation failed"),
+    InvalidArgument = ("SYS.1007", "One or more API argument is invalid"),
+    UnableToEnterMaintenanceMode = ("HOST.1001", "Unable to put host to maintenance mode"),
+    UnableToReconnectHost = ("HOST.1002", "Unable to reconnect host"),
+    HostConnectionError = ("HOST.1003", "An error happened when connecting to host"),
+    HostPasswordChanged = ("HOST.1012", "The host password has been changed"),
+    AuthenticationError = ("ID.1000", "Unable to authenticate a user"),
+    InvalidSession = (
+        "ID.1001",
+        "The session is invalid, either wrong session id or the session has been expired"
+    ),
+    PermissionDenied = ("ID.1002", "Permission denied"),
 }
 
 impl Code {
-    /// The code string and its fixed description.
-    pub fn parts(self) -> (&'static str, &'static str) {
-        match self {
-            Code::Internal => ("SYS.1000", "An internal error happened in system"),
-            Code::Timeout => ("SYS.1001", "A message or a operation timeout"),
-            Code::ResourceNotFound => ("SYS.1003", "A resource can not be found"),
-            Code::DeleteResourceError => ("SYS.1004", "Unable to delete a resource"),
-            Code::ChangeResourceStateError => ("SYS.1005", "Unable to change resource state"),
-            Code::OperationError => ("SYS.1006", "An operation failed"),
-            Code::InvalidArgument => ("SYS.1007", "One or more API argument is invalid"),
-            Code::UnableToEnterMaintenanceMode => {
-                ("HOST.1001", "Unable to put host to maintenance mode")
-            }
-            Code::UnableToReconnectHost => ("HOST.1002", "Unable to reconnect host"),
-            Code::HostConnectionError => ("HOST.1003", "An error happened when connecting to host"),
-            Code::HostPasswordChanged => ("HOST.1012", "The host password has been changed"),
-            Code::AuthenticationError => ("ID.1000", "Unable to authenticate a user"),
-            Code::InvalidSession => (
-                "ID.1001",
-                "The session is invalid, either wrong session id or the session has been expired",
-            ),
-            Code::PermissionDenied => ("ID.1002", "Permission denied"),
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         self.parts().0
     }
@@ -150,7 +149,7 @@ impl Error {
     /// Rebuild an error from its `ErrorCode` JSON (jobs keep failures as JSON in the store).
     pub fn from_error_code(v: &Value) -> Error {
         let code_str = v.get("code").and_then(Value::as_str).unwrap_or("SYS.1000");
-        let code = ALL_CODES
+        let code = Code::ALL
             .iter()
             .copied()
             .find(|c| c.as_str() == code_str)
@@ -167,23 +166,6 @@ impl Error {
         }
     }
 }
-
-const ALL_CODES: &[Code] = &[
-    Code::Internal,
-    Code::Timeout,
-    Code::ResourceNotFound,
-    Code::DeleteResourceError,
-    Code::ChangeResourceStateError,
-    Code::OperationError,
-    Code::InvalidArgument,
-    Code::UnableToEnterMaintenanceMode,
-    Code::UnableToReconnectHost,
-    Code::HostConnectionError,
-    Code::HostPasswordChanged,
-    Code::AuthenticationError,
-    Code::InvalidSession,
-    Code::PermissionDenied,
-];
 
 /// ZStack truncates `details` to 4096 characters.
 fn truncate(mut s: String) -> String {

@@ -26,6 +26,7 @@
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod ids;
 pub mod server;
 pub mod store;
 pub mod time;

@@ -59,6 +59,8 @@ pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Arc<App>> {
         configs,
         node: Node::new(node_uuid),
         hosts: Hosts::new(crypto),
+        sessions: Default::default(),
+        jobs: Default::default(),
     }))
 }
 

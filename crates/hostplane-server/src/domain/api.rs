@@ -7,7 +7,80 @@
 //! parameters ([`super::validate`]) and dispatch to the domain operation ([`super::call`]) are
 //! the same whichever face a call came through. Nothing here knows HTTP.
 
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+
+use super::{cluster, global_config, host, identity, management_node, zone, App, Output};
+use crate::error::{Error, Result};
+
+/// An API's operation: its parameter struct, read from the validated parameters, runs it.
+///
+/// Each API of [`APIS`] names its parameter struct with [`op`]; the struct's `run` is the one
+/// domain function named after the API. The struct is `#[serde(deny_unknown_fields)]` and
+/// mirrors the entry's [`Param`] list, which a test checks for every entry.
+pub trait Operation: DeserializeOwned + Send + 'static {
+    fn run(self, app: Arc<App>) -> impl Future<Output = Result<Output>> + Send;
+}
+
+/// `operation!(Struct => function, ...)`: each struct's operation is `function(&app, params)`.
+macro_rules! operation {
+    ($($params:ty => $f:path),* $(,)?) => {
+        $(
+            impl $crate::domain::api::Operation for $params {
+                async fn run(
+                    self,
+                    app: std::sync::Arc<$crate::domain::App>,
+                ) -> $crate::error::Result<$crate::domain::Output> {
+                    $f(&app, self).await
+                }
+            }
+        )*
+    };
+}
+pub(crate) use operation;
+
+/// Runs an operation on the validated parameters of a call.
+pub type RunFn = fn(Arc<App>, Params) -> BoxFuture<'static, Result<Output>>;
+/// Reads the parameters into the operation's struct without running it (for tests).
+pub type DecodeFn = fn(&Params) -> Result<()>;
+
+/// What an API does.
+#[derive(Clone, Copy)]
+pub enum Op {
+    /// A query API: the query language over the entry's `query` resource.
+    Query,
+    /// Everything else: the parameter struct and its operation.
+    Run { run: RunFn, decode: DecodeFn },
+}
+
+impl std::fmt::Debug for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Op::Query => "Query",
+            Op::Run { .. } => "Run",
+        })
+    }
+}
+
+/// The [`Op`] of an API whose parameters are the struct `T`.
+pub const fn op<T: Operation>() -> Op {
+    Op::Run {
+        run: run_op::<T>,
+        decode: decode_op::<T>,
+    }
+}
+
+fn run_op<T: Operation>(app: Arc<App>, params: Params) -> BoxFuture<'static, Result<Output>> {
+    Box::pin(async move { params.decode::<T>()?.run(app).await })
+}
+
+fn decode_op<T: Operation>(params: &Params) -> Result<()> {
+    params.decode::<T>().map(drop)
+}
 
 /// Synchronous APIs answer in-line; asynchronous ones become jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +222,8 @@ pub struct ApiSpec {
     pub params: &'static [Param],
     /// For query APIs: the resource they query.
     pub query: Option<&'static str>,
+    /// What the API does.
+    pub op: Op,
 }
 
 impl ApiSpec {
@@ -163,6 +238,7 @@ const fn sync(
     name: &'static str,
     msg: &'static str,
     reply: &'static str,
+    op: Op,
     params: &'static [Param],
 ) -> ApiSpec {
     ApiSpec {
@@ -175,17 +251,19 @@ const fn sync(
         timeout_ms: DEFAULT_TIMEOUT_MS,
         params,
         query: None,
+        op,
     }
 }
 const fn asynch(
     name: &'static str,
     msg: &'static str,
     reply: &'static str,
+    op: Op,
     params: &'static [Param],
 ) -> ApiSpec {
     ApiSpec {
         kind: Kind::Async,
-        ..sync(name, msg, reply, params)
+        ..sync(name, msg, reply, op, params)
     }
 }
 const fn query(
@@ -196,7 +274,7 @@ const fn query(
 ) -> ApiSpec {
     ApiSpec {
         query: Some(resource),
-        ..sync(name, msg, reply, &[])
+        ..sync(name, msg, reply, Op::Query, &[])
     }
 }
 const fn no_session(mut a: ApiSpec) -> ApiSpec {
@@ -215,6 +293,7 @@ pub static APIS: &[ApiSpec] = &[
         "LogInByAccount",
         "org.zstack.header.identity.APILogInByAccountMsg",
         "org.zstack.header.identity.APILogInReply",
+        op::<identity::LogInByAccount>(),
         &[
             Param {
                 name: "accountName",
@@ -251,6 +330,7 @@ pub static APIS: &[ApiSpec] = &[
         "LogOut",
         "org.zstack.header.identity.APILogOutMsg",
         "org.zstack.header.identity.APILogOutReply",
+        op::<identity::LogOut>(),
         &[
             Param {
                 name: "sessionUuid",
@@ -267,6 +347,7 @@ pub static APIS: &[ApiSpec] = &[
         "ValidateSession",
         "org.zstack.header.identity.APIValidateSessionMsg",
         "org.zstack.header.identity.APIValidateSessionReply",
+        op::<identity::ValidateSession>(),
         &[Param {
             name: "sessionUuid",
             ..STR
@@ -277,24 +358,28 @@ pub static APIS: &[ApiSpec] = &[
         "GetVersion",
         "org.zstack.header.managementnode.APIGetVersionMsg",
         "org.zstack.header.managementnode.APIGetVersionReply",
+        op::<management_node::GetVersion>(),
         &[SYSTEM_TAGS, USER_TAGS],
     )),
     no_session(sync(
         "GetCurrentTime",
         "org.zstack.header.managementnode.APIGetCurrentTimeMsg",
         "org.zstack.header.managementnode.APIGetCurrentTimeReply",
+        op::<management_node::GetCurrentTime>(),
         &[SYSTEM_TAGS, USER_TAGS],
     )),
     no_session(sync(
         "GetManagementNodeArch",
         "org.zstack.header.managementnode.APIGetManagementNodeArchMsg",
         "org.zstack.header.managementnode.APIGetManagementNodeArchReply",
+        op::<management_node::GetManagementNodeArch>(),
         &[SYSTEM_TAGS, USER_TAGS],
     )),
     no_session(sync(
         "IsReadyToGo",
         "org.zstack.header.managementnode.APIIsReadyToGoMsg",
         "org.zstack.header.managementnode.APIIsReadyToGoReply",
+        op::<management_node::IsReadyToGo>(),
         &[Param {
             name: "managementNodeId",
             ..OPT
@@ -311,6 +396,7 @@ pub static APIS: &[ApiSpec] = &[
         "CreateZone",
         "org.zstack.header.zone.APICreateZoneMsg",
         "org.zstack.header.zone.APICreateZoneEvent",
+        op::<zone::CreateZone>(),
         &[
             NAME,
             DESCRIPTION,
@@ -336,6 +422,7 @@ pub static APIS: &[ApiSpec] = &[
         "UpdateZone",
         "org.zstack.header.zone.APIUpdateZoneMsg",
         "org.zstack.header.zone.APIUpdateZoneEvent",
+        op::<zone::UpdateZone>(),
         &[
             Param {
                 name: "uuid",
@@ -358,6 +445,7 @@ pub static APIS: &[ApiSpec] = &[
         "ChangeZoneState",
         "org.zstack.header.zone.APIChangeZoneStateMsg",
         "org.zstack.header.zone.APIChangeZoneStateEvent",
+        op::<zone::ChangeZoneState>(),
         &[
             Param {
                 name: "uuid",
@@ -373,6 +461,7 @@ pub static APIS: &[ApiSpec] = &[
         "DeleteZone",
         "org.zstack.header.zone.APIDeleteZoneMsg",
         "org.zstack.header.zone.APIDeleteZoneEvent",
+        op::<zone::DeleteZone>(),
         &[
             Param {
                 name: "uuid",
@@ -388,6 +477,7 @@ pub static APIS: &[ApiSpec] = &[
         "CreateCluster",
         "org.zstack.header.cluster.APICreateClusterMsg",
         "org.zstack.header.cluster.APICreateClusterEvent",
+        op::<cluster::CreateCluster>(),
         &[
             Param {
                 name: "zoneUuid",
@@ -427,6 +517,7 @@ pub static APIS: &[ApiSpec] = &[
         "UpdateCluster",
         "org.zstack.header.cluster.APIUpdateClusterMsg",
         "org.zstack.header.cluster.APIUpdateClusterEvent",
+        op::<cluster::UpdateCluster>(),
         &[
             Param {
                 name: "uuid",
@@ -443,6 +534,7 @@ pub static APIS: &[ApiSpec] = &[
         "ChangeClusterState",
         "org.zstack.header.cluster.APIChangeClusterStateMsg",
         "org.zstack.header.cluster.APIChangeClusterStateEvent",
+        op::<cluster::ChangeClusterState>(),
         &[
             Param {
                 name: "uuid",
@@ -458,6 +550,7 @@ pub static APIS: &[ApiSpec] = &[
         "DeleteCluster",
         "org.zstack.header.cluster.APIDeleteClusterMsg",
         "org.zstack.header.cluster.APIDeleteClusterEvent",
+        op::<cluster::DeleteCluster>(),
         &[
             Param {
                 name: "uuid",
@@ -475,6 +568,7 @@ pub static APIS: &[ApiSpec] = &[
             "AddKVMHost",
             "org.zstack.kvm.APIAddKVMHostMsg",
             "org.zstack.header.host.APIAddHostEvent",
+            op::<host::add::AddKvmHost>(),
             &[
                 Param {
                     name: "name",
@@ -542,6 +636,7 @@ pub static APIS: &[ApiSpec] = &[
         "DeleteHost",
         "org.zstack.header.host.APIDeleteHostMsg",
         "org.zstack.header.host.APIDeleteHostEvent",
+        op::<host::delete::DeleteHost>(),
         &[
             Param {
                 name: "uuid",
@@ -556,6 +651,7 @@ pub static APIS: &[ApiSpec] = &[
         "ReconnectHost",
         "org.zstack.header.host.APIReconnectHostMsg",
         "org.zstack.header.host.APIReconnectHostEvent",
+        op::<host::connect::ReconnectHost>(),
         &[
             Param {
                 name: "uuid",
@@ -576,6 +672,7 @@ pub static APIS: &[ApiSpec] = &[
         "ChangeHostState",
         "org.zstack.header.host.APIChangeHostStateMsg",
         "org.zstack.header.host.APIChangeHostStateEvent",
+        op::<host::state::ChangeHostState>(),
         &[
             Param {
                 name: "uuid",
@@ -595,6 +692,7 @@ pub static APIS: &[ApiSpec] = &[
         "UpdateHost",
         "org.zstack.header.host.APIUpdateHostMsg",
         "org.zstack.header.host.APIUpdateHostEvent",
+        op::<host::update::UpdateHost>(),
         &[
             Param {
                 name: "uuid",
@@ -617,6 +715,7 @@ pub static APIS: &[ApiSpec] = &[
         "UpdateKVMHost",
         "org.zstack.kvm.APIUpdateKVMHostMsg",
         "org.zstack.header.host.APIUpdateHostEvent",
+        op::<host::update::UpdateKvmHost>(),
         &[
             Param {
                 name: "uuid",
@@ -666,6 +765,7 @@ pub static APIS: &[ApiSpec] = &[
         "GetHypervisorTypes",
         "org.zstack.header.host.APIGetHypervisorTypesMsg",
         "org.zstack.header.host.APIGetHypervisorTypesReply",
+        op::<host::GetHypervisorTypes>(),
         &[SYSTEM_TAGS, USER_TAGS],
     ),
     // --- global configs
@@ -679,6 +779,7 @@ pub static APIS: &[ApiSpec] = &[
         "UpdateGlobalConfig",
         "org.zstack.core.config.APIUpdateGlobalConfigMsg",
         "org.zstack.core.config.APIUpdateGlobalConfigEvent",
+        op::<global_config::UpdateGlobalConfig>(),
         &[
             Param {
                 name: "category",
@@ -707,7 +808,9 @@ pub fn by_msg_class(class: &str) -> Option<&'static ApiSpec> {
     APIS.iter().find(|a| a.msg_class == class)
 }
 
-/// The validated parameters of one call: JSON values by parameter name.
+/// The parameters of one call as they arrived: JSON values by parameter name. Validation
+/// ([`super::validate`]) checks and normalises them in place; the operation then reads them
+/// into its own struct ([`Params::decode`]).
 #[derive(Debug, Clone, Default)]
 pub struct Params(pub Map<String, Value>);
 
@@ -715,30 +818,81 @@ impl Params {
     pub fn str(&self, name: &str) -> Option<&str> {
         self.0.get(name).and_then(Value::as_str)
     }
-    /// A required string (validation has already checked it is there).
-    pub fn req(&self, name: &str) -> &str {
-        self.str(name).unwrap_or_default()
-    }
-    pub fn int(&self, name: &str) -> Option<i64> {
-        self.0.get(name).and_then(Value::as_i64)
-    }
-    pub fn bool(&self, name: &str) -> Option<bool> {
-        self.0.get(name).and_then(Value::as_bool)
-    }
-    pub fn list(&self, name: &str) -> Vec<String> {
-        match self.0.get(name) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-            _ => Vec::new(),
-        }
+    /// Read the parameters into an operation's struct. Validation has run, so a failure here
+    /// means the table and the struct disagree; it is still the caller's SYS.1007.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_value(Value::Object(self.0.clone()))
+            .map_err(|e| Error::invalid_argument(format!("invalid parameters: {e}")))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value of the parameter's type, as validation leaves it.
+    fn sample(p: &Param) -> Value {
+        match p.ty {
+            ParamType::Str => {
+                Value::String(p.valid_values.first().copied().unwrap_or("x").to_string())
+            }
+            ParamType::Int => Value::from(p.range.map(|r| r.0).unwrap_or(1)),
+            ParamType::Bool => Value::Bool(true),
+            ParamType::StrList => Value::Array(vec![Value::String("x".into())]),
+            ParamType::Map => Value::Object(Map::new()),
+        }
+    }
+
+    /// Every entry has an operation whose struct reads exactly the entry's parameters: all of
+    /// them together; each optional one may be left out, each required one may not.
+    #[test]
+    fn every_entry_has_an_operation_that_matches_its_parameters() {
+        for a in APIS {
+            assert!(a.msg_class.starts_with("org.zstack."), "{}", a.name);
+            assert!(a.reply_class.starts_with("org.zstack."), "{}", a.name);
+            let decode = match a.op {
+                Op::Query => {
+                    assert!(
+                        a.query.is_some(),
+                        "{} runs a query without a resource",
+                        a.name
+                    );
+                    assert!(a.params.is_empty(), "{}", a.name);
+                    continue;
+                }
+                Op::Run { decode, .. } => decode,
+            };
+            assert!(a.query.is_none(), "{} has a resource but no query", a.name);
+            let all: Map<String, Value> = a
+                .params
+                .iter()
+                .map(|p| (p.name.to_string(), sample(p)))
+                .collect();
+            if let Err(e) = decode(&Params(all.clone())) {
+                panic!("{}: all parameters: {e}", a.name);
+            }
+            for p in a.params {
+                let mut without = all.clone();
+                without.remove(p.name);
+                let r = decode(&Params(without));
+                assert_eq!(
+                    r.is_ok(),
+                    !p.required,
+                    "{}: without {} (required: {})",
+                    a.name,
+                    p.name,
+                    p.required
+                );
+            }
+            let mut extra = all.clone();
+            extra.insert("notAParameter".into(), Value::from(1));
+            assert!(
+                decode(&Params(extra)).is_err(),
+                "{}: the struct must deny unknown fields",
+                a.name
+            );
+        }
+    }
 
     #[test]
     fn names_and_classes_are_unique() {

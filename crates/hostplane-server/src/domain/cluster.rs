@@ -6,17 +6,83 @@
 
 use std::sync::Arc;
 
-use super::api::Params;
+use serde::Deserialize;
+
+use super::api::operation;
 use super::catalogue::CLUSTER;
 use super::{host, new_uuid, query, App, Output};
 use crate::error::{Code, Error, Result};
 use crate::store::clusters::ClusterRow;
 use crate::time::now_ms;
 
+/// APICreateClusterMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateCluster {
+    pub zone_uuid: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub hypervisor_type: String,
+    #[serde(rename = "type")]
+    pub cluster_type: Option<String>,
+    pub architecture: Option<String>,
+    pub resource_uuid: Option<String>,
+    #[serde(default)]
+    pub tag_uuids: Vec<String>,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
+/// APIUpdateClusterMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateCluster {
+    pub uuid: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
+/// APIChangeClusterStateMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangeClusterState {
+    pub uuid: String,
+    pub state_event: String,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
+/// APIDeleteClusterMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeleteCluster {
+    pub uuid: String,
+    pub delete_mode: Option<String>,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
+operation!(
+    CreateCluster => create_cluster,
+    UpdateCluster => update_cluster,
+    ChangeClusterState => change_cluster_state,
+    DeleteCluster => delete_cluster,
+);
+
 /// ZStack: APICreateClusterMsg, POST /v1/clusters
-pub async fn create_cluster(app: &Arc<App>, mut p: Params) -> Result<Output> {
-    let hypervisor = p.req("hypervisorType").to_string();
-    let ctype = p.str("type").unwrap_or("zstack").to_string();
+pub async fn create_cluster(app: &Arc<App>, mut p: CreateCluster) -> Result<Output> {
+    let hypervisor = p.hypervisor_type.clone();
+    let ctype = p.cluster_type.clone().unwrap_or_else(|| "zstack".into());
     if (ctype == "baremetal") != (hypervisor == "baremetal") {
         return Err(Error::invalid_argument(
             "if cluster type is baremetal, then hypervisorType must be baremetal too, or vice versa",
@@ -27,19 +93,16 @@ pub async fn create_cluster(app: &Arc<App>, mut p: Params) -> Result<Output> {
             "cluster type[{ctype}] is not supported by hostplane; use zstack"
         )));
     }
-    super::validate::check_system_tags(&mut p)?;
+    super::validate::check_system_tags(&mut p.system_tags)?;
     let row = ClusterRow {
-        uuid: p
-            .str("resourceUuid")
-            .map(str::to_string)
-            .unwrap_or_else(new_uuid),
-        zone_uuid: p.req("zoneUuid").to_string(),
-        name: p.req("name").to_string(),
-        description: p.str("description").map(str::to_string),
+        uuid: p.resource_uuid.take().unwrap_or_else(new_uuid),
+        zone_uuid: p.zone_uuid,
+        name: p.name,
+        description: p.description,
         state: "Enabled".into(),
         hypervisor_type: hypervisor,
         cluster_type: ctype,
-        architecture: p.str("architecture").map(str::to_string),
+        architecture: p.architecture,
     };
     let now = now_ms();
     app.store
@@ -47,24 +110,10 @@ pub async fn create_cluster(app: &Arc<App>, mut p: Params) -> Result<Output> {
         .await
         .map_err(|e| super::duplicate_uuid(e, &row.uuid))?;
     app.store
-        .tags_add(
-            true,
-            &row.uuid,
-            "ClusterVO",
-            &p.list("systemTags"),
-            false,
-            now,
-        )
+        .tags_add(true, &row.uuid, "ClusterVO", &p.system_tags, false, now)
         .await?;
     app.store
-        .tags_add(
-            false,
-            &row.uuid,
-            "ClusterVO",
-            &p.list("userTags"),
-            false,
-            now,
-        )
+        .tags_add(false, &row.uuid, "ClusterVO", &p.user_tags, false, now)
         .await?;
     Ok(Output::Inventory(
         query::inventory_of(app, &CLUSTER, &row.uuid).await?,
@@ -72,10 +121,10 @@ pub async fn create_cluster(app: &Arc<App>, mut p: Params) -> Result<Output> {
 }
 
 /// ZStack: APIUpdateClusterMsg, PUT /v1/clusters/{uuid}/actions
-pub async fn update_cluster(app: &Arc<App>, p: &Params) -> Result<Output> {
-    let uuid = p.req("uuid");
+pub async fn update_cluster(app: &Arc<App>, p: UpdateCluster) -> Result<Output> {
+    let uuid = p.uuid.as_str();
     app.store
-        .cluster_update(uuid, p.str("name"), p.str("description"), now_ms())
+        .cluster_update(uuid, p.name.as_deref(), p.description.as_deref(), now_ms())
         .await?;
     Ok(Output::Inventory(
         query::inventory_of(app, &CLUSTER, uuid).await?,
@@ -83,9 +132,9 @@ pub async fn update_cluster(app: &Arc<App>, p: &Params) -> Result<Output> {
 }
 
 /// ZStack: APIChangeClusterStateMsg, PUT /v1/clusters/{uuid}/actions
-pub async fn change_cluster_state(app: &Arc<App>, p: &Params) -> Result<Output> {
-    let uuid = p.req("uuid");
-    apply_state_event(app, uuid, p.req("stateEvent")).await?;
+pub async fn change_cluster_state(app: &Arc<App>, p: ChangeClusterState) -> Result<Output> {
+    let uuid = p.uuid.as_str();
+    apply_state_event(app, uuid, &p.state_event).await?;
     Ok(Output::Inventory(
         query::inventory_of(app, &CLUSTER, uuid).await?,
     ))
@@ -106,12 +155,12 @@ pub async fn apply_state_event(app: &Arc<App>, uuid: &str, event: &str) -> Resul
 }
 
 /// ZStack: APIDeleteClusterMsg, DELETE /v1/clusters/{uuid} — a missing cluster is a success.
-pub async fn delete_cluster(app: &Arc<App>, p: &Params) -> Result<Output> {
-    let uuid = p.req("uuid");
+pub async fn delete_cluster(app: &Arc<App>, p: DeleteCluster) -> Result<Output> {
+    let uuid = p.uuid.as_str();
     if app.store.cluster_get(uuid).await?.is_none() {
         return super::missing_delete_target(uuid);
     }
-    remove_cluster(app, uuid, p.str("deleteMode") == Some("Enforcing"))
+    remove_cluster(app, uuid, p.delete_mode.as_deref() == Some("Enforcing"))
         .await
         .map_err(|e| {
             Error::wrap(

@@ -1,5 +1,7 @@
-//! Global configuration: the keys hostplane honours, each with its default, description and
-//! validation, and a live in-memory copy that operations read without touching the store.
+//! Global configuration: the keys hostplane knows, each declared once in [`keys`] with its
+//! type, default, description, validation and whether anything reads it ([`Effect`]), and a
+//! live in-memory copy that operations read through typed keys without touching the store:
+//! `app.configs.get(keys::HOST_PING_INTERVAL)` is a `Duration`.
 //!
 //! An update is validated first (a bad value gets SYS.1007 and changes nothing), then written
 //! to the store, then to the cache, and then every subscriber (the ping tracker, the job
@@ -7,12 +9,14 @@
 //! effect at once.
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use serde::Deserialize;
 use tokio::sync::watch;
 
-use super::api::Params;
+use super::api::operation;
 use super::{App, Inventory, Output};
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -34,73 +38,157 @@ pub enum Check {
     Path,
 }
 
+/// Whether hostplane acts on a key, or only keeps it so ZStack's clients can read and set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Something reads it and behaves accordingly.
+    Live,
+    /// Accepted for compatibility with ZStack; hostplane has nothing it would change.
+    Compat,
+}
+
+/// One global config key: where it lives, its default, its rule and its meaning.
+#[derive(Debug)]
 pub struct Def {
     pub category: &'static str,
     pub name: &'static str,
+    /// `category.name`
+    pub key: &'static str,
     pub default: &'static str,
     pub description: &'static str,
     pub check: Check,
+    pub effect: Effect,
 }
 
-const fn def(
-    category: &'static str,
-    name: &'static str,
-    default: &'static str,
-    check: Check,
-    description: &'static str,
-) -> Def {
-    Def {
-        category,
-        name,
-        default,
-        description,
-        check,
+/// A typed handle on a key: [`Configs::get`] returns a `T`.
+pub struct Key<T>(pub &'static Def, PhantomData<fn() -> T>);
+
+impl<T> Clone for Key<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Key<T> {}
+
+impl<T> Key<T> {
+    pub const fn def(self) -> &'static Def {
+        self.0
+    }
+}
+
+/// A value type a key can have, read from the stored text.
+pub trait ConfigValue: Sized {
+    fn parse(text: &str) -> Option<Self>;
+}
+
+impl ConfigValue for i64 {
+    fn parse(text: &str) -> Option<Self> {
+        text.trim().parse().ok()
+    }
+}
+impl ConfigValue for bool {
+    fn parse(text: &str) -> Option<Self> {
+        super::validate::parse_bool(text.trim())
+    }
+}
+/// Whole seconds.
+impl ConfigValue for Duration {
+    fn parse(text: &str) -> Option<Self> {
+        let n: i64 = text.trim().parse().ok()?;
+        Some(Duration::from_secs(n.max(0) as u64))
+    }
+}
+impl ConfigValue for String {
+    fn parse(text: &str) -> Option<Self> {
+        Some(text.to_string())
+    }
+}
+/// A size in bytes (`1G`, `512M`, `1073741824`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bytes(pub i64);
+impl ConfigValue for Bytes {
+    fn parse(text: &str) -> Option<Self> {
+        parse_size(text).map(Bytes)
     }
 }
 
 const MAX: i64 = i64::MAX;
 
-/// Every key hostplane honours. ZStack's own keys keep ZStack's names and defaults; the ones
-/// hostplane adds say so.
-pub static DEFS: &[Def] = &[
-    def("host", "ping.interval", "60", Check::Long(1, 86400), "seconds between two pings of a host; also the takeover-flag freshness window"),
-    def("host", "ping.timeout", "10", Check::Long(1, 3600), "seconds one ping try may take"),
-    def("host", "ping.maxFailure", "3", Check::Long(1, 100), "consecutive failed tries before a host is Disconnected"),
-    def("host", "ping.sleepPeriodAfterFailure", "1", Check::Long(0, 3600), "seconds between ping tries"),
-    def("host", "ping.parallelismDegree", "100", Check::Long(1, 100000), "pings running at once"),
-    def("host", "ping.reuseSession", "false", Check::Bool, "hostplane: ping over one persistent SSH session per host, every round (false: log in only every ping.loginEvery rounds and probe sshd in between)"),
-    def("host", "ping.loginEvery", "5", Check::Long(1, 1000), "hostplane: without reuseSession, every Nth ping logs in (host key checked, takeover flag refreshed); the others read sshd's identification line, no login (1: log in for every ping)"),
-    def("host", "connection.autoReconnectOnError", "true", Check::Bool, "reconnect a host automatically when it answers again after ping failures"),
-    def("host", "connection.autoReconnectOnError.maxAttemptsNum", "0", Check::Long(0, MAX), "stop tracking a host after this many failed automatic reconnects (0: never)"),
-    def("host", "load.all", "true", Check::Bool, "track every host when the server starts"),
-    def("host", "reconnectAllOnBoot", "true", Check::Bool, "reconnect Connecting and Disconnected hosts when the server starts"),
-    def("host", "load.parallelismDegree", "100", Check::Long(1, 100000), "reconnects running at once when the server starts"),
-    def("host", "cpu.overProvisioning.ratio", "10", Check::Long(1, 1000), "totalCpuCapacity = cpuNum x ratio"),
-    def("host", "reportHostCapacityInterval", "30", Check::Long(1, MAX), "minutes between capacity refreshes"),
-    def("host", "maintenanceMode.ignoreError", "false", Check::Bool, "ignore VM stop errors when entering maintenance"),
-    def("host", "host.maintenance.policy", "StopVmOnMigrationFailure", Check::OneOf(&["StopVmOnMigrationFailure", "JustMigrate"]), "what maintenance does when a VM cannot migrate"),
-    def("host", "add.batchLimit", "500", Check::Long(1, 100000), "hosts one batch add may name"),
-    def("host", "add.parallelismDegree", "30", Check::Long(1, 100000), "hostplane: AddKVMHost calls connecting at once (ZStack fixes 30)"),
-    def("kvm", "reservedMemory", "1G", Check::Size, "memory a host must have above this to be added"),
-    def("kvm", "reservedCpu", "512", Check::Long(0, MAX), "CPU reserve (allocation only)"),
-    def("kvm", "vm.migrationQuantity", "2", Check::Long(1, 1000), "parallel migrations during maintenance"),
-    def("kvm", "host.syncLevel", "10", Check::Long(1, 1000), "per-host operation concurrency"),
-    def("kvm", "testSshPortOpenTimeout", "300", Check::Long(1, 86400), "seconds to wait for a host's SSH port during connect"),
-    def("kvm", "testSshPortOnConnectTimeout", "2", Check::Long(1, 3600), "seconds one TCP try to the SSH port may take"),
-    def("kvm", "checkHostCpuModelName", "false", Check::Bool, "require the same CPU model across a cluster"),
-    def("kvm", "host.DNSCheckList", "yahoo.com,google.com,baidu.com", Check::List, "names a new host must resolve (not checked by hostplane: hosts need no internet)"),
-    def("kvm", "vmSyncOnHostPing", "true", Check::Bool, "sync VM states on ping (hostplane manages no VMs yet)"),
-    def("kvm", "ssh.commandTimeout", "60", Check::Long(1, 3600), "hostplane: seconds one SSH command (facts, flag) may take"),
-    def("kvm", "ssh.authTimeout", "30", Check::Long(1, 3600), "hostplane: seconds the SSH handshake and login may take"),
-    def("kvm", "takeOverFlagPath", "/var/run/zstack/takeOver", Check::Path, "hostplane: where the takeover flag lives on a host (ZStack's path by default, so hosts of a ZStack are recognised)"),
-    def("identity", "session.timeout", "7200", Check::Long(1, MAX), "seconds a session lives"),
-    def("identity", "session.maxConcurrent", "500", Check::Long(1, MAX), "sessions an account may hold"),
-    def("rest", "completedApi.expiredPeriod", "10800", Check::Long(1, MAX), "seconds the result of a finished job is kept"),
-    def("rest", "expiredApi.scanInterval", "3600", Check::Long(1, MAX), "seconds between sweeps of expired job results"),
-];
+/// Declares every key: a typed constant in [`keys`] and its [`Def`] in [`DEFS`].
+macro_rules! config_keys {
+    ($( $(#[$doc:meta])* $id:ident: $ty:ty = ($cat:literal, $name:literal, $default:literal, $check:expr, $effect:ident, $desc:literal); )*) => {
+        /// Every key hostplane knows, typed. ZStack's own keys keep ZStack's names and
+        /// defaults; the ones hostplane adds say so.
+        pub mod keys {
+            use super::*;
+            $(
+                $(#[$doc])*
+                pub const $id: Key<$ty> = Key(
+                    &Def {
+                        category: $cat,
+                        name: $name,
+                        key: concat!($cat, ".", $name),
+                        default: $default,
+                        description: $desc,
+                        check: $check,
+                        effect: Effect::$effect,
+                    },
+                    PhantomData,
+                );
+            )*
+        }
+
+        /// Every key, in the order they are listed.
+        pub static DEFS: &[&Def] = &[$(keys::$id.0),*];
+
+        /// Each default read as its key's type (for the tests).
+        #[cfg(test)]
+        fn defaults_read_as_their_type() -> Vec<(&'static str, bool)> {
+            vec![$((keys::$id.0.key, <$ty as ConfigValue>::parse($default).is_some())),*]
+        }
+    };
+}
+
+config_keys! {
+    HOST_PING_INTERVAL: Duration = ("host", "ping.interval", "60", Check::Long(1, 86400), Live, "seconds between two pings of a host; also the takeover-flag freshness window");
+    HOST_PING_TIMEOUT: Duration = ("host", "ping.timeout", "10", Check::Long(1, 3600), Live, "seconds one ping try may take");
+    HOST_PING_MAX_FAILURE: i64 = ("host", "ping.maxFailure", "3", Check::Long(1, 100), Live, "consecutive failed tries before a host is Disconnected");
+    HOST_PING_SLEEP_AFTER_FAILURE: Duration = ("host", "ping.sleepPeriodAfterFailure", "1", Check::Long(0, 3600), Live, "seconds between ping tries");
+    HOST_PING_PARALLELISM: i64 = ("host", "ping.parallelismDegree", "100", Check::Long(1, 100000), Live, "pings running at once");
+    HOST_PING_REUSE_SESSION: bool = ("host", "ping.reuseSession", "false", Check::Bool, Live, "hostplane: ping over one persistent SSH session per host, every round (false: log in only every ping.loginEvery rounds and probe sshd in between)");
+    HOST_PING_LOGIN_EVERY: i64 = ("host", "ping.loginEvery", "5", Check::Long(1, 1000), Live, "hostplane: without reuseSession, every Nth ping logs in (host key checked, takeover flag refreshed); the others read sshd's identification line, no login (1: log in for every ping)");
+    HOST_AUTO_RECONNECT: bool = ("host", "connection.autoReconnectOnError", "true", Check::Bool, Live, "reconnect a host automatically when it answers again after ping failures");
+    HOST_AUTO_RECONNECT_MAX_ATTEMPTS: i64 = ("host", "connection.autoReconnectOnError.maxAttemptsNum", "0", Check::Long(0, MAX), Live, "stop tracking a host after this many failed automatic reconnects (0: never)");
+    HOST_LOAD_ALL: bool = ("host", "load.all", "true", Check::Bool, Live, "track every host when the server starts");
+    HOST_RECONNECT_ALL_ON_BOOT: bool = ("host", "reconnectAllOnBoot", "true", Check::Bool, Live, "reconnect Connecting and Disconnected hosts when the server starts");
+    HOST_LOAD_PARALLELISM: i64 = ("host", "load.parallelismDegree", "100", Check::Long(1, 100000), Live, "reconnects running at once when the server starts");
+    HOST_CPU_OVER_PROVISIONING: i64 = ("host", "cpu.overProvisioning.ratio", "10", Check::Long(1, 1000), Live, "totalCpuCapacity = cpuNum x ratio");
+    HOST_REPORT_CAPACITY_INTERVAL: i64 = ("host", "reportHostCapacityInterval", "30", Check::Long(1, MAX), Compat, "minutes between capacity refreshes");
+    HOST_MAINTENANCE_IGNORE_ERROR: bool = ("host", "maintenanceMode.ignoreError", "false", Check::Bool, Compat, "ignore VM stop errors when entering maintenance");
+    HOST_MAINTENANCE_POLICY: String = ("host", "host.maintenance.policy", "StopVmOnMigrationFailure", Check::OneOf(&["StopVmOnMigrationFailure", "JustMigrate"]), Compat, "what maintenance does when a VM cannot migrate");
+    HOST_ADD_BATCH_LIMIT: i64 = ("host", "add.batchLimit", "500", Check::Long(1, 100000), Compat, "hosts one batch add may name");
+    HOST_ADD_PARALLELISM: i64 = ("host", "add.parallelismDegree", "30", Check::Long(1, 100000), Live, "hostplane: AddKVMHost calls connecting at once (ZStack fixes 30)");
+    KVM_RESERVED_MEMORY: Bytes = ("kvm", "reservedMemory", "1G", Check::Size, Live, "memory a host must have above this to be added");
+    KVM_RESERVED_CPU: i64 = ("kvm", "reservedCpu", "512", Check::Long(0, MAX), Compat, "CPU reserve (allocation only)");
+    KVM_MIGRATION_QUANTITY: i64 = ("kvm", "vm.migrationQuantity", "2", Check::Long(1, 1000), Compat, "parallel migrations during maintenance");
+    KVM_HOST_SYNC_LEVEL: i64 = ("kvm", "host.syncLevel", "10", Check::Long(1, 1000), Compat, "per-host operation concurrency");
+    KVM_SSH_PORT_OPEN_TIMEOUT: Duration = ("kvm", "testSshPortOpenTimeout", "300", Check::Long(1, 86400), Live, "seconds to wait for a host's SSH port during connect");
+    KVM_SSH_PORT_CONNECT_TIMEOUT: Duration = ("kvm", "testSshPortOnConnectTimeout", "2", Check::Long(1, 3600), Live, "seconds one TCP try to the SSH port may take");
+    KVM_CHECK_CPU_MODEL: bool = ("kvm", "checkHostCpuModelName", "false", Check::Bool, Compat, "require the same CPU model across a cluster");
+    KVM_DNS_CHECK_LIST: String = ("kvm", "host.DNSCheckList", "yahoo.com,google.com,baidu.com", Check::List, Compat, "names a new host must resolve (not checked by hostplane: hosts need no internet)");
+    KVM_VM_SYNC_ON_PING: bool = ("kvm", "vmSyncOnHostPing", "true", Check::Bool, Compat, "sync VM states on ping (hostplane manages no VMs yet)");
+    KVM_SSH_COMMAND_TIMEOUT: Duration = ("kvm", "ssh.commandTimeout", "60", Check::Long(1, 3600), Live, "hostplane: seconds one SSH command (facts, flag) may take");
+    KVM_SSH_AUTH_TIMEOUT: Duration = ("kvm", "ssh.authTimeout", "30", Check::Long(1, 3600), Live, "hostplane: seconds the SSH handshake and login may take");
+    KVM_TAKEOVER_FLAG_PATH: String = ("kvm", "takeOverFlagPath", "/var/run/zstack/takeOver", Check::Path, Live, "hostplane: where the takeover flag lives on a host (ZStack's path by default, so hosts of a ZStack are recognised)");
+    IDENTITY_SESSION_TIMEOUT: Duration = ("identity", "session.timeout", "7200", Check::Long(1, MAX), Live, "seconds a session lives");
+    IDENTITY_SESSION_MAX_CONCURRENT: i64 = ("identity", "session.maxConcurrent", "500", Check::Long(1, MAX), Compat, "sessions an account may hold");
+    REST_COMPLETED_API_EXPIRED_PERIOD: Duration = ("rest", "completedApi.expiredPeriod", "10800", Check::Long(1, MAX), Live, "seconds the result of a finished job is kept");
+    REST_EXPIRED_API_SCAN_INTERVAL: Duration = ("rest", "expiredApi.scanInterval", "3600", Check::Long(1, MAX), Live, "seconds between sweeps of expired job results");
+}
 
 fn find(category: &str, name: &str) -> Option<&'static Def> {
     DEFS.iter()
+        .copied()
         .find(|d| d.category == category && d.name == name)
 }
 
@@ -162,10 +250,10 @@ pub fn parse_size(s: &str) -> Option<i64> {
         .checked_mul(mult)
 }
 
-/// The live configuration.
+/// The live configuration: every key's current text, read through typed [`Key`]s.
 #[derive(Clone)]
 pub struct Configs {
-    values: Arc<RwLock<HashMap<String, String>>>,
+    values: Arc<RwLock<HashMap<&'static str, String>>>,
     changed: Arc<watch::Sender<u64>>,
 }
 
@@ -179,7 +267,9 @@ impl Configs {
         }
         let mut values = HashMap::new();
         for r in store.global_configs_all().await? {
-            values.insert(format!("{}.{}", r.category, r.name), r.value);
+            if let Some(d) = find(&r.category, &r.name) {
+                values.insert(d.key, r.value);
+            }
         }
         Ok(Configs {
             values: Arc::new(RwLock::new(values)),
@@ -187,58 +277,82 @@ impl Configs {
         })
     }
 
-    /// The value of `category.name` (e.g. `host.ping.interval`).
-    pub fn get(&self, key: &str) -> String {
-        if let Some(v) = self.values.read().expect("config lock").get(key) {
-            return v.clone();
-        }
-        DEFS.iter()
-            .find(|d| format!("{}.{}", d.category, d.name) == key)
-            .map(|d| d.default.to_string())
-            .unwrap_or_default()
+    /// The value of a key, as its type. A stored value that does not read as the type (only
+    /// possible if the database was edited by hand) reads as the default.
+    pub fn get<T: ConfigValue>(&self, key: Key<T>) -> T {
+        let d = key.def();
+        let parsed = self
+            .values
+            .read()
+            .expect("config lock")
+            .get(d.key)
+            .and_then(|v| T::parse(v));
+        parsed.unwrap_or_else(|| {
+            T::parse(d.default).expect("every default reads as its key's type (tested)")
+        })
     }
-    pub fn int(&self, key: &str) -> i64 {
-        self.get(key).parse().unwrap_or(0)
+
+    /// The current text of a key.
+    pub fn text(&self, d: &Def) -> String {
+        self.values
+            .read()
+            .expect("config lock")
+            .get(d.key)
+            .cloned()
+            .unwrap_or_else(|| d.default.to_string())
     }
-    pub fn bool(&self, key: &str) -> bool {
-        self.get(key).eq_ignore_ascii_case("true")
-    }
-    pub fn secs(&self, key: &str) -> Duration {
-        Duration::from_secs(self.int(key).max(0) as u64)
-    }
-    pub fn size(&self, key: &str) -> i64 {
-        parse_size(&self.get(key)).unwrap_or(0)
-    }
+
     /// A receiver that sees a new number after every change.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
     }
-    fn set(&self, key: String, value: String) {
-        self.values.write().expect("config lock").insert(key, value);
+    fn set(&self, d: &'static Def, value: String) {
+        self.values
+            .write()
+            .expect("config lock")
+            .insert(d.key, value);
         self.changed.send_modify(|n| *n += 1);
     }
 }
 
+/// APIUpdateGlobalConfigMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateGlobalConfig {
+    pub category: String,
+    pub name: String,
+    pub value: Option<String>,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
+operation!(UpdateGlobalConfig => update_global_config);
+
 /// ZStack: APIUpdateGlobalConfigMsg, PUT /v1/global-configurations/{category}/{name}/actions
-pub async fn update_global_config(app: &App, p: &Params) -> Result<Output> {
-    let (category, name) = (p.req("category"), p.req("name"));
+pub async fn update_global_config(app: &Arc<App>, p: UpdateGlobalConfig) -> Result<Output> {
+    let (category, name) = (p.category.as_str(), p.name.as_str());
     let d = find(category, name).ok_or_else(|| {
         Error::invalid_argument(format!(
             "Unable to find GlobalConfig[category: {category}, name: {name}]"
         ))
     })?;
-    let value = p.str("value").unwrap_or_default();
+    let value = p.value.as_deref().unwrap_or_default();
     let value = check_value(d, value).map_err(|why| {
         Error::invalid_argument(format!(
             "invalid value for GlobalConfig[category: {category}, name: {name}]: {why}"
         ))
     })?;
     app.store.global_config_set(category, name, &value).await?;
-    app.configs.set(format!("{category}.{name}"), value.clone());
-    if category == "host" && name == "cpu.overProvisioning.ratio" {
+    app.configs.set(d, value.clone());
+    if d.key == keys::HOST_CPU_OVER_PROVISIONING.def().key {
         // Capacity follows the ratio (ZStack recalculates on a change too).
         app.store
-            .hosts_apply_cpu_ratio(value.parse().unwrap_or(10), crate::time::now_ms())
+            .hosts_apply_cpu_ratio(
+                app.configs.get(keys::HOST_CPU_OVER_PROVISIONING),
+                crate::time::now_ms(),
+            )
             .await?;
     }
     let row = app
@@ -281,5 +395,22 @@ mod tests {
         let p = find("kvm", "takeOverFlagPath").unwrap();
         assert!(check_value(p, "~/.hostplane/takeOver").is_ok());
         assert!(check_value(p, "/tmp/x; rm -rf /").is_err());
+    }
+
+    /// Every default passes its own rule and reads as its key's type, and every key is
+    /// listed once.
+    #[test]
+    fn defaults_are_valid_and_typed() {
+        for d in DEFS {
+            assert!(check_value(d, d.default).is_ok(), "{}", d.key);
+            assert_eq!(d.key, format!("{}.{}", d.category, d.name));
+        }
+        for (key, ok) in defaults_read_as_their_type() {
+            assert!(ok, "{key}: the default does not read as the key's type");
+        }
+        let mut keys: Vec<_> = DEFS.iter().map(|d| d.key).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), DEFS.len());
     }
 }

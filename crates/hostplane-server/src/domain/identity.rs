@@ -15,13 +15,16 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
+use serde::Deserialize;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha512};
 
-use super::api::Params;
+use super::api::operation;
+use super::global_config::keys;
 use super::{new_uuid, App, Inventory, Output};
 use crate::error::{Code, Error, Result};
 use crate::store::accounts::AccountRow;
@@ -87,18 +90,56 @@ fn session_inventory(s: &SessionRow) -> Inventory {
     }
 }
 
+/// APILogInByAccountMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LogInByAccount {
+    pub account_name: String,
+    /// The SHA-512 hex digest of the password.
+    pub password: String,
+    pub account_type: Option<String>,
+    pub captcha_uuid: Option<String>,
+    pub verify_code: Option<String>,
+    pub client_info: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
+/// APILogOutMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LogOut {
+    pub session_uuid: Option<String>,
+    pub client_info: Option<Map<String, Value>>,
+}
+
+/// APIValidateSessionMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ValidateSession {
+    pub session_uuid: String,
+}
+
+operation!(
+    LogInByAccount => log_in_by_account,
+    LogOut => log_out,
+    ValidateSession => validate_session,
+);
+
 /// ZStack: APILogInByAccountMsg, PUT /v1/accounts/login
-pub async fn log_in_by_account(app: &App, p: &Params) -> Result<Output> {
+pub async fn log_in_by_account(app: &Arc<App>, p: LogInByAccount) -> Result<Output> {
     let wrong = || Error::new(Code::AuthenticationError, "wrong account name or password");
-    if p.str("accountType").is_some_and(|t| t != "account") {
+    if p.account_type.as_deref().is_some_and(|t| t != "account") {
         return Err(wrong());
     }
     let account = app
         .store
-        .account_by_name(p.req("accountName"))
+        .account_by_name(&p.account_name)
         .await?
         .ok_or_else(wrong)?;
-    let digest = p.req("password").to_string();
+    let digest = p.password;
     let hash = account.password_hash.clone();
     // argon2 is deliberately slow: keep it off the async workers.
     let ok = tokio::task::spawn_blocking(move || verify_digest(&digest, &hash))
@@ -108,10 +149,7 @@ pub async fn log_in_by_account(app: &App, p: &Params) -> Result<Output> {
         return Err(wrong());
     }
     let now = now_ms();
-    let timeout_ms = app
-        .configs
-        .int("identity.session.timeout")
-        .saturating_mul(1000);
+    let timeout_ms = app.configs.get(keys::IDENTITY_SESSION_TIMEOUT).as_millis() as i64;
     let s = SessionRow {
         uuid: new_uuid(),
         account_uuid: account.uuid.clone(),
@@ -125,10 +163,10 @@ pub async fn log_in_by_account(app: &App, p: &Params) -> Result<Output> {
 }
 
 /// ZStack: APILogOutMsg, DELETE /v1/accounts/sessions/{sessionUuid} — always succeeds.
-pub async fn log_out(app: &App, p: &Params) -> Result<Output> {
-    if let Some(s) = p.str("sessionUuid") {
+pub async fn log_out(app: &Arc<App>, p: LogOut) -> Result<Output> {
+    if let Some(s) = p.session_uuid.as_deref() {
         app.store.session_delete(s).await?;
-        forget_session(app, s);
+        app.sessions.forget(s);
     }
     Ok(Output::Empty)
 }
@@ -138,40 +176,39 @@ pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(5);
 /// At most this many remembered sessions (the cache starts over when full).
 const SESSION_CACHE_MAX: usize = 10_000;
 
-/// Sessions found valid, by (management node, session uuid), with when they were read.
-type SessionCache = HashMap<(String, String), (SessionRow, Instant)>;
-static SESSION_CACHE: LazyLock<Mutex<SessionCache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
-
-fn remembered_session(app: &App, uuid: &str) -> Option<SessionRow> {
-    let cache = SESSION_CACHE.lock().expect("session cache");
-    cache
-        .get(&(app.node.uuid.clone(), uuid.to_string()))
-        .filter(|(_, at)| at.elapsed() < SESSION_CACHE_TTL)
-        .map(|(s, _)| s.clone())
+/// Sessions found valid, by session uuid, with when they were read. Owned by [`App`]: two
+/// servers in one process never share it.
+#[derive(Default)]
+pub struct SessionCache {
+    found: Mutex<HashMap<String, (SessionRow, Instant)>>,
 }
 
-fn remember_session(app: &App, s: &SessionRow) {
-    let mut cache = SESSION_CACHE.lock().expect("session cache");
-    if cache.len() >= SESSION_CACHE_MAX {
-        cache.clear();
+impl SessionCache {
+    fn get(&self, uuid: &str) -> Option<SessionRow> {
+        let cache = self.found.lock().expect("session cache");
+        cache
+            .get(uuid)
+            .filter(|(_, at)| at.elapsed() < SESSION_CACHE_TTL)
+            .map(|(s, _)| s.clone())
     }
-    cache.insert(
-        (app.node.uuid.clone(), s.uuid.clone()),
-        (s.clone(), Instant::now()),
-    );
-}
 
-fn forget_session(app: &App, uuid: &str) {
-    SESSION_CACHE
-        .lock()
-        .expect("session cache")
-        .remove(&(app.node.uuid.clone(), uuid.to_string()));
+    fn remember(&self, s: &SessionRow) {
+        let mut cache = self.found.lock().expect("session cache");
+        if cache.len() >= SESSION_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(s.uuid.clone(), (s.clone(), Instant::now()));
+    }
+
+    fn forget(&self, uuid: &str) {
+        self.found.lock().expect("session cache").remove(uuid);
+    }
 }
 
 /// ZStack: APIValidateSessionMsg, GET /v1/accounts/sessions/{sessionUuid}/valid
-pub async fn validate_session(app: &App, p: &Params) -> Result<Output> {
+pub async fn validate_session(app: &Arc<App>, p: ValidateSession) -> Result<Output> {
     Ok(Output::Valid(
-        check_session(app, Some(p.req("sessionUuid"))).await.is_ok(),
+        check_session(app, Some(&p.session_uuid)).await.is_ok(),
     ))
 }
 
@@ -181,16 +218,16 @@ pub async fn check_session(app: &App, session: Option<&str>) -> Result<SessionRo
         return Err(Error::new(Code::InvalidSession, "session uuid is null"));
     };
     let now = now_ms();
-    if let Some(s) = remembered_session(app, uuid).filter(|s| s.expired_date > now) {
+    if let Some(s) = app.sessions.get(uuid).filter(|s| s.expired_date > now) {
         return Ok(s);
     }
     match app.store.session_get(uuid).await? {
         Some(s) if s.expired_date > now => {
-            remember_session(app, &s);
+            app.sessions.remember(&s);
             Ok(s)
         }
         _ => {
-            forget_session(app, uuid);
+            app.sessions.forget(uuid);
             Err(Error::new(Code::InvalidSession, "Session expired"))
         }
     }

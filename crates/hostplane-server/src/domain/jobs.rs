@@ -9,44 +9,61 @@
 //!
 //! A stored result is `{"output": Output}` or `{"error": ErrorCode}`; the faces render it.
 //!
-//! While a job runs, the step it is at (e.g. `collect-facts`) is kept in memory: operations
-//! call [`step`], pollers read [`current_step`]. It is progress for people, not state: it is
-//! not stored and a restart forgets it.
+//! While a job runs, the step it is at (e.g. `collect-facts`) is kept in memory, in the
+//! [`Jobs`] its [`App`] owns: operations call [`step`], pollers read [`current_step`]. It is
+//! progress for people, not state: it is not stored and a restart forgets it. The entry goes
+//! when the work ends (not when the job times out while its work goes on).
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::global_config::keys;
 use super::{App, Output};
 use crate::error::{Code, Error, Result};
 use crate::store::jobs::{JobRow, FAILED, SUCCEEDED};
 use crate::time::now_ms;
 
-tokio::task_local! {
-    static JOB: String;
+/// The steps of the jobs whose work is running, by job uuid. Owned by [`App`].
+#[derive(Default, Clone)]
+pub struct Jobs {
+    steps: Arc<Mutex<HashMap<String, String>>>,
 }
 
-fn steps() -> &'static Mutex<HashMap<String, String>> {
-    static STEPS: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
-    STEPS.get_or_init(Default::default)
+impl Jobs {
+    /// How many running jobs have reported a step.
+    pub fn with_steps(&self) -> usize {
+        self.steps.lock().expect("job steps").len()
+    }
+}
+
+/// The job a piece of work belongs to, for [`step`].
+#[derive(Clone)]
+struct Current {
+    job: String,
+    steps: Arc<Mutex<HashMap<String, String>>>,
+}
+
+tokio::task_local! {
+    static JOB: Current;
 }
 
 /// Record the step the current job is at (no-op outside a job).
 pub fn step(name: &str) {
-    let _ = JOB.try_with(|job| {
-        steps()
+    let _ = JOB.try_with(|c| {
+        c.steps
             .lock()
             .expect("job steps")
-            .insert(job.clone(), name.to_string());
+            .insert(c.job.clone(), name.to_string());
     });
 }
 
 /// The step a running job reported last.
-pub fn current_step(job: &str) -> Option<String> {
-    steps().lock().expect("job steps").get(job).cloned()
+pub fn current_step(app: &App, job: &str) -> Option<String> {
+    app.jobs.steps.lock().expect("job steps").get(job).cloned()
 }
 
 /// Why a job could not be created.
@@ -84,9 +101,20 @@ where
     }
     let app = app.clone();
     let job = uuid.clone();
+    let job_id = uuid.clone();
     let api = api.to_string();
+    let current = Current {
+        job: job.clone(),
+        steps: app.jobs.steps.clone(),
+    };
     tokio::spawn(async move {
-        let work = tokio::spawn(JOB.scope(job.clone(), work));
+        let steps = current.steps.clone();
+        let work = tokio::spawn(JOB.scope(current, async move {
+            let r = work.await;
+            // Whether it ended in time or after the job timed out: its step goes with it.
+            steps.lock().expect("job steps").remove(&job_id);
+            r
+        }));
         let result = match tokio::time::timeout(timeout, work).await {
             Ok(Ok(r)) => r,
             Ok(Err(panic)) => Err(Error::internal(format!("the operation crashed: {panic}"))),
@@ -102,7 +130,6 @@ where
             tracing::info!(job = %job, api = %api, error = %e, "job failed");
         }
         finish(&app, &job, &result).await;
-        steps().lock().expect("job steps").remove(&job);
         if let Some(f) = on_finish {
             f(job, result);
         }
@@ -179,7 +206,7 @@ pub fn start_sweeper(app: Arc<App>) {
         loop {
             let every = app
                 .configs
-                .secs("rest.expiredApi.scanInterval")
+                .get(keys::REST_EXPIRED_API_SCAN_INTERVAL)
                 .max(Duration::from_secs(1));
             let mut changed = app.configs.subscribe();
             tokio::select! {
@@ -188,8 +215,8 @@ pub fn start_sweeper(app: Arc<App>) {
             }
             let keep_ms = app
                 .configs
-                .int("rest.completedApi.expiredPeriod")
-                .saturating_mul(1000);
+                .get(keys::REST_COMPLETED_API_EXPIRED_PERIOD)
+                .as_millis() as i64;
             match app.store.jobs_sweep(now_ms() - keep_ms).await {
                 Ok(n) if n > 0 => tracing::debug!(swept = n, "expired job results removed"),
                 Ok(_) => {}

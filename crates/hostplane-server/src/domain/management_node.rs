@@ -4,7 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::App;
+use serde::Deserialize;
+
+use super::api::operation;
+use super::{App, Output};
+use crate::error::Result;
 use crate::time::now_ms;
 
 /// The version GetVersion reports. ZStack clients compare it with their own; hostplane speaks
@@ -26,6 +30,63 @@ impl Node {
             .unwrap_or_else(|_| "localhost".into());
         Node { uuid, host_name }
     }
+}
+
+/// The parameters of GetVersion, GetCurrentTime and GetManagementNodeArch: tags only.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TagsOnly {
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
+/// APIGetVersionMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct GetVersion(pub TagsOnly);
+/// APIGetCurrentTimeMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct GetCurrentTime(pub TagsOnly);
+/// APIGetManagementNodeArchMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct GetManagementNodeArch(pub TagsOnly);
+
+/// APIIsReadyToGoMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IsReadyToGo {
+    pub management_node_id: Option<String>,
+}
+
+operation!(
+    GetVersion => get_version,
+    GetCurrentTime => get_current_time,
+    GetManagementNodeArch => get_management_node_arch,
+    IsReadyToGo => is_ready_to_go,
+);
+
+/// ZStack: APIGetVersionMsg, PUT /v1/management-nodes/actions {"getVersion": {}}
+pub async fn get_version(_: &Arc<App>, _: GetVersion) -> Result<Output> {
+    Ok(Output::Version(VERSION.to_string()))
+}
+
+/// ZStack: APIGetCurrentTimeMsg, PUT /v1/management-nodes/actions {"getCurrentTime": {}}
+pub async fn get_current_time(_: &Arc<App>, _: GetCurrentTime) -> Result<Output> {
+    Ok(Output::CurrentTime(now_ms()))
+}
+
+/// ZStack: APIGetManagementNodeArchMsg, PUT /v1/management-nodes/actions
+pub async fn get_management_node_arch(_: &Arc<App>, _: GetManagementNodeArch) -> Result<Output> {
+    Ok(Output::Architecture(std::env::consts::ARCH.to_string()))
+}
+
+/// ZStack: APIIsReadyToGoMsg, GET /v1/management-nodes/ready
+pub async fn is_ready_to_go(_: &Arc<App>, _: IsReadyToGo) -> Result<Output> {
+    Ok(Output::Empty)
 }
 
 /// Register this node and keep its heartbeat fresh.

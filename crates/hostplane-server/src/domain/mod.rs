@@ -11,7 +11,8 @@
 //! - [`management_node`]: this server as a ZStack management node.
 //!
 //! [`call`] is the one entry point: it checks the session, validates parameters and runs the
-//! operation named after the API. Operations return an [`Output`]; the HTTP face decides how
+//! API's operation (each entry of [`api::APIS`] names its parameter struct, whose
+//! [`api::Operation`] impl calls the function named after the API). Operations return an [`Output`]; the HTTP face decides how
 //! it looks on the wire. This module never sees an HTTP request, status or header.
 
 pub mod api;
@@ -33,19 +34,23 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::store::Store;
-use api::{ApiSpec, Params};
+use api::{ApiSpec, Op, Params};
 
-/// A fresh 32-hex-digit uuid (v4, dashes stripped), as ZStack makes them.
-pub fn new_uuid() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
+pub use crate::ids::new_uuid;
 
-/// Everything the operations share. Built once by the server and passed as `Arc<App>`.
+/// Everything the operations share, and all of a server's state: built once by the server
+/// and passed as `Arc<App>`. Nothing lives in process-wide statics, so two `App`s in one
+/// process (several management nodes in a test) never see each other's state.
 pub struct App {
     pub store: Store,
     pub configs: global_config::Configs,
     pub node: management_node::Node,
+    /// Host credentials, in-flight connects, per-IP add locks, the ping tracker.
     pub hosts: host::Hosts,
+    /// Sessions recently found valid.
+    pub sessions: identity::SessionCache,
+    /// The steps of running jobs.
+    pub jobs: jobs::Jobs,
 }
 
 /// Who is calling: the session id the caller presented, if any.
@@ -94,7 +99,7 @@ pub enum Output {
     HypervisorTypes(Vec<String>),
 }
 
-/// Run one API call: session check, validation, then the operation named after the API.
+/// Run one API call: session check, validation, then the API's operation.
 pub async fn call(
     app: &Arc<App>,
     spec: &'static ApiSpec,
@@ -104,35 +109,17 @@ pub async fn call(
     if spec.needs_session {
         identity::check_session(app, caller.session.as_deref()).await?;
     }
-    if let (Some(resource), Some(q)) = (spec.query, call.query.take()) {
-        return query::run(app, resource, &q).await;
-    }
-    validate::validate(&app.store, spec, &mut call.params).await?;
-    let p = call.params;
-    match spec.name {
-        "LogInByAccount" => identity::log_in_by_account(app, &p).await,
-        "LogOut" => identity::log_out(app, &p).await,
-        "ValidateSession" => identity::validate_session(app, &p).await,
-        "GetVersion" => Ok(Output::Version(management_node::VERSION.to_string())),
-        "GetCurrentTime" => Ok(Output::CurrentTime(crate::time::now_ms())),
-        "GetManagementNodeArch" => Ok(Output::Architecture(std::env::consts::ARCH.to_string())),
-        "IsReadyToGo" => Ok(Output::Empty),
-        "CreateZone" => zone::create_zone(app, p).await,
-        "UpdateZone" => zone::update_zone(app, &p).await,
-        "ChangeZoneState" => zone::change_zone_state(app, &p).await,
-        "DeleteZone" => zone::delete_zone(app, &p).await,
-        "CreateCluster" => cluster::create_cluster(app, p).await,
-        "UpdateCluster" => cluster::update_cluster(app, &p).await,
-        "ChangeClusterState" => cluster::change_cluster_state(app, &p).await,
-        "DeleteCluster" => cluster::delete_cluster(app, &p).await,
-        "AddKVMHost" => host::add::add_kvm_host(app, p).await,
-        "DeleteHost" => host::delete::delete_host(app, &p).await,
-        "ReconnectHost" => host::connect::reconnect_host(app, &p).await,
-        "ChangeHostState" => host::state::change_host_state(app, &p).await,
-        "UpdateHost" | "UpdateKVMHost" => host::update::update_host(app, &p).await,
-        "GetHypervisorTypes" => Ok(Output::HypervisorTypes(vec!["KVM".into()])),
-        "UpdateGlobalConfig" => global_config::update_global_config(app, &p).await,
-        other => Err(Error::internal(format!("API {other} has no operation"))),
+    match spec.op {
+        Op::Query => {
+            let resource = spec.query.expect("a query API names its resource");
+            query::run(app, resource, &call.query.take().unwrap_or_default()).await
+        }
+        Op::Run { run, .. } => {
+            validate::validate(&app.store, spec, &mut call.params).await?;
+            // What the table does not name is not the operation's business.
+            call.params.0.retain(|k, _| spec.param(k).is_some());
+            run(app.clone(), call.params).await
+        }
     }
 }
 

@@ -145,6 +145,31 @@ async fn store_exists(store: &Store, table: &'static str, uuid: &str) -> Result<
     Ok(store.exists(table, uuid).await?)
 }
 
+/// ZStack's `NetworkUtils.isHostname`: dot-separated labels of letters and digits, with
+/// inner hyphens.
+pub fn is_hostname(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|l| {
+            let b = l.as_bytes();
+            !b.is_empty()
+                && b[0].is_ascii_alphanumeric()
+                && b[b.len() - 1].is_ascii_alphanumeric()
+                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        })
+}
+
+/// A dotted-quad IPv4 address, each octet 0-255.
+pub fn is_ipv4(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() == 4
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.len() <= 3
+                && p.bytes().all(|c| c.is_ascii_digit())
+                && p.parse::<u16>().is_ok_and(|n| n <= 255)
+        })
+}
+
 /// ZStack's resourceUuid format: 32 lower-case hex digits, UUID version 1-5, RFC 4122 variant.
 pub fn is_resource_uuid(s: &str) -> bool {
     let b = s.as_bytes();
@@ -223,11 +248,10 @@ pub fn tag_matches(pattern: &str, tag: &str) -> bool {
 
 /// The END-position check of create messages: every non-ephemeral system tag must match a
 /// registered pattern. Duplicates are removed.
-pub fn check_system_tags(params: &mut Params) -> Result<()> {
-    let mut tags = params.list("systemTags");
+pub fn check_system_tags(tags: &mut Vec<String>) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     tags.retain(|t| seen.insert(t.clone()));
-    for t in &tags {
+    for t in tags.iter() {
         if t.starts_with("ephemeral::") {
             continue;
         }
@@ -237,18 +261,25 @@ pub fn check_system_tags(params: &mut Params) -> Result<()> {
             )));
         }
     }
-    if !tags.is_empty() {
-        params.0.insert(
-            "systemTags".into(),
-            Value::Array(tags.into_iter().map(Value::String).collect()),
-        );
-    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn management_ip_rules() {
+        assert!(is_ipv4("127.0.0.2"));
+        assert!(!is_ipv4("300.1.1.1"));
+        assert!(is_hostname("300.1.1.1"), "ZStack accepts it as a hostname");
+        assert!(is_hostname("localhost"));
+        assert!(is_hostname("kvm-1.example.com"));
+        assert!(!is_hostname("###"));
+        assert!(!is_hostname("-a.b"));
+        assert!(!is_hostname("fe80::1"));
+        assert!(!is_hostname("a..b"));
+    }
 
     #[test]
     fn resource_uuid_format() {
@@ -274,14 +305,13 @@ mod tests {
             "pageTableExtensionDisabled",
             "pageTableExtensionDisabled::x"
         ));
-        let mut p = Params::default();
-        p.0.insert(
-            "systemTags".into(),
-            serde_json::json!(["pageTableExtensionDisabled", "pageTableExtensionDisabled"]),
-        );
+        let mut p = vec![
+            "pageTableExtensionDisabled".to_string(),
+            "pageTableExtensionDisabled".to_string(),
+        ];
         check_system_tags(&mut p).unwrap();
-        assert_eq!(p.list("systemTags"), vec!["pageTableExtensionDisabled"]);
-        p.0.insert("systemTags".into(), serde_json::json!(["bogus::tag"]));
+        assert_eq!(p, vec!["pageTableExtensionDisabled"]);
+        let mut p = vec!["bogus::tag".to_string()];
         assert_eq!(
             check_system_tags(&mut p).unwrap_err().details,
             "no system tag matches bogus::tag"

@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use super::api::Params;
+use serde::Deserialize;
+
+use super::api::operation;
 use super::catalogue::ZONE;
 use super::{cluster, new_uuid, query, App, Output};
 use crate::error::{Code, Error, Result};
@@ -30,11 +32,8 @@ pub fn check_zone_name(name: &str) -> Result<()> {
     }
 }
 
-fn reject_system_tags(p: &Params, msg_class: &str) -> Result<()> {
-    if p.list("systemTags")
-        .iter()
-        .any(|t| !t.starts_with("ephemeral::"))
-    {
+fn reject_system_tags(system_tags: &[String], msg_class: &str) -> Result<()> {
+    if system_tags.iter().any(|t| !t.starts_with("ephemeral::")) {
         return Err(Error::internal(format!(
             "API message[{msg_class}] doesn't define resource type by @TagResourceType"
         )));
@@ -42,20 +41,40 @@ fn reject_system_tags(p: &Params, msg_class: &str) -> Result<()> {
     Ok(())
 }
 
+/// APICreateZoneMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateZone {
+    pub name: String,
+    pub description: Option<String>,
+    pub is_default: Option<bool>,
+    pub resource_uuid: Option<String>,
+    #[serde(default)]
+    pub tag_uuids: Vec<String>,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
+operation!(
+    CreateZone => create_zone,
+    UpdateZone => update_zone,
+    ChangeZoneState => change_zone_state,
+    DeleteZone => delete_zone,
+);
+
 /// ZStack: APICreateZoneMsg, POST /v1/zones
-pub async fn create_zone(app: &Arc<App>, p: Params) -> Result<Output> {
-    check_zone_name(p.req("name"))?;
-    reject_system_tags(&p, "org.zstack.header.zone.APICreateZoneMsg")?;
+pub async fn create_zone(app: &Arc<App>, p: CreateZone) -> Result<Output> {
+    check_zone_name(&p.name)?;
+    reject_system_tags(&p.system_tags, "org.zstack.header.zone.APICreateZoneMsg")?;
     let row = ZoneRow {
-        uuid: p
-            .str("resourceUuid")
-            .map(str::to_string)
-            .unwrap_or_else(new_uuid),
-        name: p.req("name").to_string(),
-        description: p.str("description").map(str::to_string),
+        uuid: p.resource_uuid.unwrap_or_else(new_uuid),
+        name: p.name,
+        description: p.description,
         state: "Enabled".into(),
         zone_type: "zstack".into(),
-        is_default: p.bool("isDefault").unwrap_or(false),
+        is_default: p.is_default.unwrap_or(false),
     };
     let now = now_ms();
     app.store
@@ -63,25 +82,39 @@ pub async fn create_zone(app: &Arc<App>, p: Params) -> Result<Output> {
         .await
         .map_err(|e| super::duplicate_uuid(e, &row.uuid))?;
     app.store
-        .tags_add(false, &row.uuid, "ZoneVO", &p.list("userTags"), false, now)
+        .tags_add(false, &row.uuid, "ZoneVO", &p.user_tags, false, now)
         .await?;
     Ok(Output::Inventory(
         query::inventory_of(app, &ZONE, &row.uuid).await?,
     ))
 }
 
+/// APIUpdateZoneMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateZone {
+    pub uuid: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub is_default: Option<bool>,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
 /// ZStack: APIUpdateZoneMsg, PUT /v1/zones/{uuid}/actions
-pub async fn update_zone(app: &Arc<App>, p: &Params) -> Result<Output> {
-    if let Some(name) = p.str("name") {
+pub async fn update_zone(app: &Arc<App>, p: UpdateZone) -> Result<Output> {
+    if let Some(name) = &p.name {
         check_zone_name(name)?;
     }
-    let uuid = p.req("uuid");
+    let uuid = &p.uuid;
     app.store
         .zone_update(
             uuid,
-            p.str("name"),
-            p.str("description"),
-            p.bool("isDefault"),
+            p.name.as_deref(),
+            p.description.as_deref(),
+            p.is_default,
             now_ms(),
         )
         .await?;
@@ -90,10 +123,22 @@ pub async fn update_zone(app: &Arc<App>, p: &Params) -> Result<Output> {
     ))
 }
 
+/// APIChangeZoneStateMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangeZoneState {
+    pub uuid: String,
+    pub state_event: String,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
 /// ZStack: APIChangeZoneStateMsg, PUT /v1/zones/{uuid}/actions — cascades to clusters.
-pub async fn change_zone_state(app: &Arc<App>, p: &Params) -> Result<Output> {
-    let uuid = p.req("uuid");
-    let event = p.req("stateEvent");
+pub async fn change_zone_state(app: &Arc<App>, p: ChangeZoneState) -> Result<Output> {
+    let uuid = p.uuid.as_str();
+    let event = p.state_event.as_str();
     let state = if event == "enable" {
         "Enabled"
     } else {
@@ -108,13 +153,25 @@ pub async fn change_zone_state(app: &Arc<App>, p: &Params) -> Result<Output> {
     ))
 }
 
+/// APIDeleteZoneMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeleteZone {
+    pub uuid: String,
+    pub delete_mode: Option<String>,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
 /// ZStack: APIDeleteZoneMsg, DELETE /v1/zones/{uuid} — a missing zone is a success.
-pub async fn delete_zone(app: &Arc<App>, p: &Params) -> Result<Output> {
-    let uuid = p.req("uuid");
+pub async fn delete_zone(app: &Arc<App>, p: DeleteZone) -> Result<Output> {
+    let uuid = p.uuid.as_str();
     if app.store.zone_get(uuid).await?.is_none() {
         return super::missing_delete_target(uuid);
     }
-    let enforcing = p.str("deleteMode") == Some("Enforcing");
+    let enforcing = p.delete_mode.as_deref() == Some("Enforcing");
     for c in app.store.cluster_uuids_in_zone(uuid).await? {
         cluster::remove_cluster(app, &c, enforcing)
             .await

@@ -31,7 +31,9 @@ pub async fn poll(
         Ok(Some((_, JobView::Running))) => {
             // The body stays ZStack's `{}`; the step is an extra header for people and the CLI.
             let mut r = json_response(StatusCode::ACCEPTED, &json!({}));
-            if let Some(step) = current_step(&uuid).and_then(|s| HeaderValue::from_str(&s).ok()) {
+            if let Some(step) =
+                current_step(&app, &uuid).and_then(|s| HeaderValue::from_str(&s).ok())
+            {
                 r.headers_mut().insert("x-job-step", step);
             }
             r

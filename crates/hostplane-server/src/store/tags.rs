@@ -63,7 +63,7 @@ impl Store {
                 )
             };
             let q = q
-                .bind(crate::domain::new_uuid())
+                .bind(crate::ids::new_uuid())
                 .bind(resource_uuid)
                 .bind(resource_type)
                 .bind(tag);
@@ -101,7 +101,7 @@ impl Store {
                 "INSERT INTO system_tag (uuid, resource_uuid, resource_type, tag, inherent, create_date, last_op_date) \
                  VALUES ($1, $2, $3, $4, 1, $5, $5)",
             )
-            .bind(crate::domain::new_uuid())
+            .bind(crate::ids::new_uuid())
             .bind(resource_uuid)
             .bind(resource_type)
             .bind(tag)

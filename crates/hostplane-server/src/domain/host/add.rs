@@ -7,47 +7,50 @@
 
 use std::sync::Arc;
 
+use serde::Deserialize;
+
 use super::connect::{connect, Mode};
 use super::{Secret, HOST_VO};
-use crate::domain::api::Params;
+use crate::domain::api::operation;
 use crate::domain::catalogue::HOST;
+use crate::domain::global_config::keys;
+use crate::domain::validate::{is_hostname, is_ipv4};
 use crate::domain::{new_uuid, query, validate, App, Output};
 use crate::error::{Error, Result};
 use crate::store::hosts::NewHost;
 use crate::time::now_ms;
 
-/// ZStack's `NetworkUtils.isHostname`: dot-separated labels of letters and digits, with
-/// inner hyphens.
-pub fn is_hostname(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('.').all(|l| {
-            let b = l.as_bytes();
-            !b.is_empty()
-                && b[0].is_ascii_alphanumeric()
-                && b[b.len() - 1].is_ascii_alphanumeric()
-                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-        })
-}
-
-/// A dotted-quad IPv4 address, each octet 0-255.
-pub fn is_ipv4(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('.').collect();
-    parts.len() == 4
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.len() <= 3
-                && p.bytes().all(|c| c.is_ascii_digit())
-                && p.parse::<u16>().is_ok_and(|n| n <= 255)
-        })
-}
-
 fn duplicate_ip(ip: &str) -> Error {
     Error::invalid_argument(format!("there has been a host having managementIp[{ip}]"))
 }
 
+/// APIAddKVMHostMsg's parameters, with hostplane's `privateKey` and `hostKeyFingerprint`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddKvmHost {
+    pub name: String,
+    pub description: Option<String>,
+    pub management_ip: String,
+    pub cluster_uuid: String,
+    pub username: String,
+    pub password: String,
+    pub ssh_port: Option<i64>,
+    pub private_key: Option<String>,
+    pub host_key_fingerprint: Option<String>,
+    pub resource_uuid: Option<String>,
+    #[serde(default)]
+    pub tag_uuids: Vec<String>,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
+operation!(AddKvmHost => add_kvm_host);
+
 /// ZStack: APIAddKVMHostMsg, POST /v1/hosts/kvm
-pub async fn add_kvm_host(app: &Arc<App>, mut p: Params) -> Result<Output> {
-    let ip = p.req("managementIp").to_string();
+pub async fn add_kvm_host(app: &Arc<App>, mut p: AddKvmHost) -> Result<Output> {
+    let ip = p.management_ip.clone();
     if !is_ipv4(&ip) && !is_hostname(&ip) {
         return Err(Error::invalid_argument(format!(
             "managementIp[{ip}] is neither an IPv4 address nor a valid hostname"
@@ -55,13 +58,10 @@ pub async fn add_kvm_host(app: &Arc<App>, mut p: Params) -> Result<Output> {
     }
     let cluster = app
         .store
-        .cluster_get(p.req("clusterUuid"))
+        .cluster_get(&p.cluster_uuid)
         .await?
         .ok_or_else(|| {
-            Error::not_found(format!(
-                "cluster[uuid:{}] is not existing",
-                p.req("clusterUuid")
-            ))
+            Error::not_found(format!("cluster[uuid:{}] is not existing", p.cluster_uuid))
         })?;
     if cluster.hypervisor_type != "KVM" {
         return Err(Error::operation(format!(
@@ -74,26 +74,20 @@ pub async fn add_kvm_host(app: &Arc<App>, mut p: Params) -> Result<Output> {
             "there has been a kvm host having management ip[{ip}]"
         )));
     }
-    validate::check_system_tags(&mut p)?;
-    let uuid = p
-        .str("resourceUuid")
-        .map(str::to_string)
-        .unwrap_or_else(new_uuid);
-    let secret = match p.str("privateKey").filter(|k| !k.trim().is_empty()) {
+    validate::check_system_tags(&mut p.system_tags)?;
+    let uuid = p.resource_uuid.clone().unwrap_or_else(new_uuid);
+    let secret = match p.private_key.take().filter(|k| !k.trim().is_empty()) {
         Some(pem) => Secret::PrivateKey {
-            pem: pem.to_string(),
-            password: p
-                .str("password")
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
+            pem,
+            password: Some(p.password.clone()).filter(|s| !s.is_empty()),
         },
-        None => Secret::Password(p.req("password").to_string()),
+        None => Secret::Password(p.password.clone()),
     };
 
     // Same-IP adds queue here; the first one wins, the others find the IP taken.
     let ip_lock = app.hosts.ip_lock(&ip);
     let _same_ip = ip_lock.lock().await;
-    let limit = app.configs.int("host.add.parallelismDegree").max(1) as usize;
+    let limit = app.configs.get(keys::HOST_ADD_PARALLELISM).max(1) as usize;
     let _slot = app.hosts.add_gate.enter(limit).await;
     if app.store.host_uuid_by_ip(&ip).await?.is_some() {
         return Err(duplicate_ip(&ip));
@@ -102,13 +96,13 @@ pub async fn add_kvm_host(app: &Arc<App>, mut p: Params) -> Result<Output> {
         uuid: uuid.clone(),
         zone_uuid: cluster.zone_uuid.clone(),
         cluster_uuid: cluster.uuid.clone(),
-        name: p.req("name").to_string(),
-        description: p.str("description").map(str::to_string),
+        name: p.name.clone(),
+        description: p.description.clone(),
         management_ip: ip.clone(),
-        username: p.req("username").to_string(),
-        ssh_port: p.int("sshPort").unwrap_or(22),
+        username: p.username.clone(),
+        ssh_port: p.ssh_port.unwrap_or(22),
         credential: app.hosts.crypto.seal(&uuid, &secret)?,
-        host_key_fingerprint: p.str("hostKeyFingerprint").map(str::to_string),
+        host_key_fingerprint: p.host_key_fingerprint.clone(),
     };
     let now = now_ms();
     if let Err(e) = app.store.host_insert(&row, now).await {
@@ -126,10 +120,10 @@ pub async fn add_kvm_host(app: &Arc<App>, mut p: Params) -> Result<Output> {
     }
     let result = async {
         app.store
-            .tags_add(true, &uuid, HOST_VO, &p.list("systemTags"), false, now)
+            .tags_add(true, &uuid, HOST_VO, &p.system_tags, false, now)
             .await?;
         app.store
-            .tags_add(false, &uuid, HOST_VO, &p.list("userTags"), false, now)
+            .tags_add(false, &uuid, HOST_VO, &p.user_tags, false, now)
             .await?;
         connect(
             app,
@@ -153,23 +147,5 @@ pub async fn add_kvm_host(app: &Arc<App>, mut p: Params) -> Result<Output> {
             }
             Err(e)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn management_ip_rules() {
-        assert!(is_ipv4("127.0.0.2"));
-        assert!(!is_ipv4("300.1.1.1"));
-        assert!(is_hostname("300.1.1.1"), "ZStack accepts it as a hostname");
-        assert!(is_hostname("localhost"));
-        assert!(is_hostname("kvm-1.example.com"));
-        assert!(!is_hostname("###"));
-        assert!(!is_hostname("-a.b"));
-        assert!(!is_hostname("fe80::1"));
-        assert!(!is_hostname("a..b"));
     }
 }

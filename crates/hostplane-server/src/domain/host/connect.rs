@@ -23,8 +23,9 @@ use futures::FutureExt;
 use hostplane_ssh::{Session, SshError};
 
 use super::{connect_options, facts, in_maintenance, CONNECTING, DISCONNECTED};
-use crate::domain::api::Params;
+use crate::domain::api::operation;
 use crate::domain::catalogue::HOST;
+use crate::domain::global_config::keys;
 use crate::domain::{jobs, query, App, Output};
 use crate::error::{Code, Error, Result};
 use crate::store::hosts::HostRow;
@@ -38,12 +39,26 @@ pub struct Mode {
     pub repin: bool,
 }
 
+/// APIReconnectHostMsg's parameters, with hostplane's `repinHostKey`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReconnectHost {
+    pub uuid: String,
+    pub repin_host_key: Option<bool>,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
+operation!(ReconnectHost => reconnect_host);
+
 /// ZStack: APIReconnectHostMsg, PUT /v1/hosts/{uuid}/actions {"reconnectHost": {}}
-pub async fn reconnect_host(app: &Arc<App>, p: &Params) -> Result<Output> {
-    let uuid = p.req("uuid");
+pub async fn reconnect_host(app: &Arc<App>, p: ReconnectHost) -> Result<Output> {
+    let uuid = p.uuid.as_str();
     let mode = Mode {
         new_add: false,
-        repin: p.bool("repinHostKey").unwrap_or(false),
+        repin: p.repin_host_key.unwrap_or(false),
     };
     connect(app, uuid, mode).await.map_err(|e| {
         Error::wrap(
@@ -171,7 +186,7 @@ async fn steps_on_session(
     mode: Mode,
     session: &Session,
 ) -> Result<()> {
-    let flag_path = app.configs.get("kvm.takeOverFlagPath");
+    let flag_path = app.configs.get(keys::KVM_TAKEOVER_FLAG_PATH);
     if mode.new_add {
         jobs::step("check-takeover");
         check_takeover(app, h, session, &flag_path).await?;
@@ -217,7 +232,7 @@ async fn check_takeover(app: &App, h: &HostRow, session: &Session, path: &str) -
     if owner == h.uuid {
         return Ok(());
     }
-    let interval = app.configs.int("host.ping.interval").max(1) as u64;
+    let interval = app.configs.get(keys::HOST_PING_INTERVAL).as_secs().max(1);
     let refuse = |why: String, hint: String| {
         Error::operation(format!(
             "the host[ip:{}] has been taken over, because {why}",

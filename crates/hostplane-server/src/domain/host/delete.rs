@@ -14,16 +14,31 @@ use std::time::Duration;
 use hostplane_ssh::{ConnectOptions, Session};
 
 use super::{DISABLED, ENABLED};
-use crate::domain::api::Params;
+use crate::domain::api::operation;
+use crate::domain::global_config::keys;
 use crate::domain::{App, Output};
 use crate::error::{Code, Error, Result};
 use crate::store::hosts::HostRow;
 use crate::time::now_ms;
 
+/// APIDeleteHostMsg's parameters.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeleteHost {
+    pub uuid: String,
+    pub delete_mode: Option<String>,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
+operation!(DeleteHost => delete_host);
+
 /// ZStack: APIDeleteHostMsg, DELETE /v1/hosts/{uuid}
-pub async fn delete_host(app: &Arc<App>, p: &Params) -> Result<Output> {
-    let uuid = p.req("uuid");
-    remove_host(app, uuid, p.str("deleteMode") == Some("Enforcing"))
+pub async fn delete_host(app: &Arc<App>, p: DeleteHost) -> Result<Output> {
+    let uuid = p.uuid.as_str();
+    remove_host(app, uuid, p.delete_mode.as_deref() == Some("Enforcing"))
         .await
         .map_err(|e| {
             Error::wrap(
@@ -67,7 +82,7 @@ async fn remove_flag(app: Arc<App>, h: HostRow) {
         command_timeout: Duration::from_secs(10),
         expected_host_key: h.host_key_fingerprint.clone(),
     };
-    let path = app.configs.get("kvm.takeOverFlagPath");
+    let path = app.configs.get(keys::KVM_TAKEOVER_FLAG_PATH);
     let user = h.username.clone().unwrap_or_else(|| "root".into());
     let session = match Session::connect(
         &h.management_ip,

@@ -10,6 +10,7 @@
 use hostplane_ssh::{Facts, HwStatus};
 
 use super::HOST_VO;
+use crate::domain::global_config::keys;
 use crate::domain::App;
 use crate::error::{Error, Result};
 use crate::store::hosts::{ConnectFacts, HostRow};
@@ -35,7 +36,7 @@ pub async fn check(app: &App, h: &HostRow, f: &Facts, new_add: bool) -> Result<(
             "enable virtualization (Intel VT-x / AMD-V, or nested virtualization for a VM) in the BIOS/UEFI or hypervisor, then load the module (modprobe kvm_intel or modprobe kvm_amd) so /dev/kvm appears",
         ));
     }
-    let reserved = app.configs.size("kvm.reservedMemory");
+    let reserved = app.configs.get(keys::KVM_RESERVED_MEMORY).0;
     match f.mem_total_bytes {
         None => {
             return Err(refuse(
@@ -135,10 +136,6 @@ fn status_text(s: HwStatus) -> String {
     .to_string()
 }
 
-fn is_ipv4(s: &str) -> bool {
-    s.parse::<std::net::Ipv4Addr>().is_ok()
-}
-
 /// The inherent system tags a host's facts become.
 pub fn fact_tags(f: &Facts, fingerprint: &str) -> Vec<String> {
     let mut tags = Vec::new();
@@ -175,7 +172,7 @@ pub async fn save(
     host_key: &str,
 ) -> Result<()> {
     let now = now_ms();
-    let ratio = app.configs.int("host.cpu.overProvisioning.ratio").max(1);
+    let ratio = app.configs.get(keys::HOST_CPU_OVER_PROVISIONING).max(1);
     let hw = [
         &f.hw.cpu,
         &f.hw.memory,
@@ -200,7 +197,10 @@ pub async fn save(
         available_cpu: f.cpu_num.map(|n| n * ratio),
         total_memory: f.mem_total_bytes,
         available_memory: f.mem_total_bytes,
-        ipmi_address: f.ipmi_address.clone().filter(|a| is_ipv4(a)),
+        ipmi_address: f
+            .ipmi_address
+            .clone()
+            .filter(|a| crate::domain::validate::is_ipv4(a)),
         ipmi_port: Some(623),
         ipmi_power_status: Some("UN_CONFIGURED".into()),
         hw: hw.map(|s| Some(status_text(s.status))),

@@ -36,7 +36,7 @@ use crate::error::Error;
 use crate::store::hosts::HostRow;
 use hostplane_ssh::{ConnectOptions, Credential};
 
-use super::global_config::Configs;
+use super::global_config::{keys, Configs};
 pub use crypto::{Crypto, Secret};
 
 /// Host statuses (the connection).
@@ -102,15 +102,30 @@ impl Hosts {
     }
 }
 
+/// APIGetHypervisorTypesMsg's parameters: tags only.
+#[derive(Debug, serde::Deserialize)]
+#[serde(transparent)]
+pub struct GetHypervisorTypes(pub super::management_node::TagsOnly);
+
+super::api::operation!(GetHypervisorTypes => get_hypervisor_types);
+
+/// ZStack: APIGetHypervisorTypesMsg, GET /v1/hosts/hypervisor-types — hostplane manages KVM.
+pub async fn get_hypervisor_types(
+    _: &Arc<super::App>,
+    _: GetHypervisorTypes,
+) -> Result<super::Output, Error> {
+    Ok(super::Output::HypervisorTypes(vec!["KVM".into()]))
+}
+
 /// SSH options for connects, from the `kvm` configs.
 pub fn connect_options(c: &Configs, expected_host_key: Option<String>) -> ConnectOptions {
     ConnectOptions {
-        port_wait: c.secs("kvm.testSshPortOpenTimeout"),
+        port_wait: c.get(keys::KVM_SSH_PORT_OPEN_TIMEOUT),
         tcp_connect_timeout: c
-            .secs("kvm.testSshPortOnConnectTimeout")
+            .get(keys::KVM_SSH_PORT_CONNECT_TIMEOUT)
             .max(Duration::from_secs(1)),
-        auth_timeout: c.secs("kvm.ssh.authTimeout"),
-        command_timeout: c.secs("kvm.ssh.commandTimeout"),
+        auth_timeout: c.get(keys::KVM_SSH_AUTH_TIMEOUT),
+        command_timeout: c.get(keys::KVM_SSH_COMMAND_TIMEOUT),
         expected_host_key,
     }
 }

@@ -19,7 +19,7 @@ use super::connect::{connect, Mode};
 use super::{
     in_maintenance, CONNECTED, CONNECTING, DISABLED, ENABLED, MAINTENANCE, PRE_MAINTENANCE,
 };
-use crate::domain::api::Params;
+use crate::domain::api::operation;
 use crate::domain::catalogue::{HOST, HOST_CLASS, KVM_ONLY_FIELDS};
 use crate::domain::{query, App, Output};
 use crate::error::{Error, Result};
@@ -42,10 +42,24 @@ fn no_transition(from: &str, event: &str) -> Error {
     ))
 }
 
+/// APIChangeHostStateMsg's parameters.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangeHostState {
+    pub uuid: String,
+    pub state_event: String,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
+operation!(ChangeHostState => change_host_state);
+
 /// ZStack: APIChangeHostStateMsg, PUT /v1/hosts/{uuid}/actions {"changeHostState": {...}}
-pub async fn change_host_state(app: &Arc<App>, p: &Params) -> Result<Output> {
-    let uuid = p.req("uuid");
-    let event = p.req("stateEvent");
+pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Output> {
+    let uuid = p.uuid.as_str();
+    let event = p.state_event.as_str();
     let h = app.store.host_get(uuid).await?.ok_or_else(|| {
         Error::not_found(format!(
             "cannot find host[uuid:{uuid}], it may have been deleted"

@@ -52,6 +52,7 @@ use tokio::task::JoinHandle;
 
 use super::connect::{connect, mark_disconnected, Mode};
 use super::{connect_options, in_maintenance, CONNECTED, CONNECTING, DISCONNECTED};
+use crate::domain::global_config::keys;
 use crate::domain::App;
 use crate::error::Code;
 use crate::store::hosts::{HostBrief, HostRow};
@@ -177,7 +178,7 @@ impl Tracker {
 
 fn ping_interval(app: &App) -> Duration {
     app.configs
-        .secs("host.ping.interval")
+        .get(keys::HOST_PING_INTERVAL)
         .max(Duration::from_secs(1))
 }
 
@@ -264,15 +265,15 @@ async fn current_row(app: &App, uuid: &str, st: &TrackState) -> sqlx::Result<Opt
 
 /// Up to maxFailure tries; true when one succeeded.
 async fn ping(app: &Arc<App>, h: &HostRow, st: &TrackState) -> bool {
-    let tries = app.configs.int("host.ping.maxFailure").max(1);
+    let tries = app.configs.get(keys::HOST_PING_MAX_FAILURE).max(1);
     let timeout = app
         .configs
-        .secs("host.ping.timeout")
+        .get(keys::HOST_PING_TIMEOUT)
         .max(Duration::from_secs(1));
-    let pause = app.configs.secs("host.ping.sleepPeriodAfterFailure");
+    let pause = app.configs.get(keys::HOST_PING_SLEEP_AFTER_FAILURE);
     for i in 0..tries {
         let ok = {
-            let limit = app.configs.int("host.ping.parallelismDegree").max(1) as usize;
+            let limit = app.configs.get(keys::HOST_PING_PARALLELISM).max(1) as usize;
             let _slot = app.hosts.tracker.ping_gate.enter(limit).await;
             tokio::time::timeout(timeout, ping_try(app, h, st, timeout))
                 .await
@@ -294,7 +295,7 @@ async fn ping(app: &Arc<App>, h: &HostRow, st: &TrackState) -> bool {
 /// takeover flag the last login ping set stays fresh past the next round, which can then log
 /// in. After a connect, a restart or new credentials the first round logs in.
 fn probe_due(app: &App, st: &TrackState) -> bool {
-    if app.configs.bool("host.ping.reuseSession") {
+    if app.configs.get(keys::HOST_PING_REUSE_SESSION) {
         return false;
     }
     let next_round = tokio::time::Instant::now() + ping_interval(app);
@@ -341,7 +342,7 @@ async fn ping_try(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Duratio
 
 /// Log in (or use the persistent session) and refresh the takeover flag.
 async fn login_ping(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Duration) -> bool {
-    let reuse = app.configs.bool("host.ping.reuseSession");
+    let reuse = app.configs.get(keys::HOST_PING_REUSE_SESSION);
     let mut guard = st.session.lock().await;
     if guard.is_none() {
         let Ok(cred) = app.hosts.credential(h) else {
@@ -370,9 +371,9 @@ async fn login_ping(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Durat
         }
     }
     let session = guard.as_ref().expect("just set");
-    let path = app.configs.get("kvm.takeOverFlagPath");
+    let path = app.configs.get(keys::KVM_TAKEOVER_FLAG_PATH);
     // Fresh until the next login ping: loginEvery − 1 probe rounds, plus one try's bound.
-    let every = app.configs.int("host.ping.loginEvery").max(1) as u32;
+    let every = app.configs.get(keys::HOST_PING_LOGIN_EVERY).clamp(1, 1000) as u32;
     let ahead = if reuse || every <= 1 {
         Duration::ZERO
     } else {
@@ -407,14 +408,10 @@ async fn login_ping(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Durat
 }
 
 async fn try_reconnect(app: &Arc<App>, h: &HostRow, st: &TrackState) {
-    if !app.configs.bool("host.connection.autoReconnectOnError")
-        || st.password_changed.load(Ordering::SeqCst)
-    {
+    if !app.configs.get(keys::HOST_AUTO_RECONNECT) || st.password_changed.load(Ordering::SeqCst) {
         return;
     }
-    let max = app
-        .configs
-        .int("host.connection.autoReconnectOnError.maxAttemptsNum");
+    let max = app.configs.get(keys::HOST_AUTO_RECONNECT_MAX_ATTEMPTS);
     if max > 0 && st.failed_reconnects.load(Ordering::SeqCst) >= max {
         return;
     }
@@ -445,7 +442,7 @@ async fn try_reconnect(app: &Arc<App>, h: &HostRow, st: &TrackState) {
 pub async fn take_over_all(app: Arc<App>) -> anyhow::Result<()> {
     let hosts = app.store.hosts_all().await?;
     let limit = Arc::new(tokio::sync::Semaphore::new(
-        app.configs.int("host.load.parallelismDegree").max(1) as usize,
+        app.configs.get(keys::HOST_LOAD_PARALLELISM).max(1) as usize,
     ));
     for (uuid, state, status, connected_before) in hosts {
         if status == CONNECTING && !connected_before {
@@ -453,10 +450,10 @@ pub async fn take_over_all(app: Arc<App>) -> anyhow::Result<()> {
             app.store.host_delete(&uuid).await?;
             continue;
         }
-        if app.configs.bool("host.load.all") {
+        if app.configs.get(keys::HOST_LOAD_ALL) {
             app.hosts.tracker.track(&app, &uuid);
         }
-        if app.configs.bool("host.reconnectAllOnBoot")
+        if app.configs.get(keys::HOST_RECONNECT_ALL_ON_BOOT)
             && !in_maintenance(&state)
             && status != CONNECTED
         {

@@ -8,17 +8,72 @@
 use std::sync::Arc;
 
 use super::Secret;
-use crate::domain::api::Params;
+use serde::Deserialize;
+
+use crate::domain::api::operation;
 use crate::domain::catalogue::HOST;
 use crate::domain::{query, App, Output};
 use crate::error::{Error, Result};
 use crate::time::now_ms;
 
+/// APIUpdateHostMsg's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateHost {
+    pub uuid: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub management_ip: Option<String>,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
+/// APIUpdateKVMHostMsg's parameters (UpdateHost's and the login), with hostplane's
+/// `privateKey`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateKvmHost {
+    pub uuid: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub management_ip: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub ssh_port: Option<i64>,
+    pub private_key: Option<String>,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
+impl From<UpdateHost> for UpdateKvmHost {
+    fn from(p: UpdateHost) -> Self {
+        UpdateKvmHost {
+            uuid: p.uuid,
+            name: p.name,
+            description: p.description,
+            management_ip: p.management_ip,
+            system_tags: p.system_tags,
+            user_tags: p.user_tags,
+            ..Default::default()
+        }
+    }
+}
+
+async fn update_plain_host(app: &Arc<App>, p: UpdateHost) -> Result<Output> {
+    update_host(app, p.into()).await
+}
+
+operation!(UpdateHost => update_plain_host, UpdateKvmHost => update_host);
+
 /// ZStack: APIUpdateHostMsg (PUT /v1/hosts/{uuid}/actions) and APIUpdateKVMHostMsg
 /// (PUT /v1/hosts/kvm/{uuid}/actions)
-pub async fn update_host(app: &Arc<App>, p: &Params) -> Result<Output> {
-    let uuid = p.req("uuid");
-    let ip = p.str("managementIp");
+pub async fn update_host(app: &Arc<App>, p: UpdateKvmHost) -> Result<Output> {
+    let uuid = p.uuid.as_str();
+    let ip = p.management_ip.as_deref();
     let dup = || {
         Error::invalid_argument(format!(
             "there has been a host having managementIp[{}]",
@@ -31,8 +86,8 @@ pub async fn update_host(app: &Arc<App>, p: &Params) -> Result<Output> {
         }
     }
     let secret = match (
-        p.str("privateKey").filter(|k| !k.trim().is_empty()),
-        p.str("password"),
+        p.private_key.as_deref().filter(|k| !k.trim().is_empty()),
+        p.password.as_deref(),
     ) {
         (Some(pem), pw) => Some(Secret::PrivateKey {
             pem: pem.to_string(),
@@ -48,12 +103,12 @@ pub async fn update_host(app: &Arc<App>, p: &Params) -> Result<Output> {
         .store
         .host_update(
             uuid,
-            p.str("name"),
-            p.str("description"),
+            p.name.as_deref(),
+            p.description.as_deref(),
             ip,
-            p.str("username"),
+            p.username.as_deref(),
             sealed.as_deref(),
-            p.int("sshPort"),
+            p.ssh_port,
             now_ms(),
         )
         .await;
@@ -64,7 +119,7 @@ pub async fn update_host(app: &Arc<App>, p: &Params) -> Result<Output> {
             e.into()
         });
     }
-    if sealed.is_some() || p.str("username").is_some() {
+    if sealed.is_some() || p.username.is_some() {
         app.hosts.tracker.credentials_changed(uuid);
     }
     Ok(Output::Inventory(
