@@ -5,4 +5,6 @@ mod cli;
 mod hosts;
 mod protocol;
 mod query;
+mod sim;
 mod zones_clusters;
+mod zstack_mcp;
