@@ -1,33 +1,22 @@
 //! Accounts: who may log in. Passwords are kept only as argon2 hashes (made by the domain).
 
-use sqlx::Row;
-
 use super::Store;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountRow {
     pub uuid: String,
     pub name: String,
+    #[sqlx(rename = "type")]
     pub account_type: String,
     pub password_hash: String,
 }
 
 impl Store {
     pub async fn account_by_name(&self, name: &str) -> sqlx::Result<Option<AccountRow>> {
-        let row =
-            sqlx::query("SELECT uuid, name, type, password_hash FROM account WHERE name = $1")
-                .bind(name)
-                .fetch_optional(self.pool())
-                .await?;
-        row.map(|r| {
-            Ok(AccountRow {
-                uuid: r.try_get("uuid")?,
-                name: r.try_get("name")?,
-                account_type: r.try_get("type")?,
-                password_hash: r.try_get("password_hash")?,
-            })
-        })
-        .transpose()
+        sqlx::query_as("SELECT uuid, name, type, password_hash FROM account WHERE name = $1")
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await
     }
 
     /// Insert the account unless one with that uuid exists; true when inserted.

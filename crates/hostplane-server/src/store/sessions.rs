@@ -1,10 +1,8 @@
 //! Login sessions: a session id is valid until its `expired_date`.
 
-use sqlx::Row;
-
 use super::Store;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
     pub uuid: String,
     pub account_uuid: String,
@@ -32,23 +30,12 @@ impl Store {
     }
 
     pub async fn session_get(&self, uuid: &str) -> sqlx::Result<Option<SessionRow>> {
-        let row = sqlx::query(
+        sqlx::query_as(
             "SELECT uuid, account_uuid, user_uuid, user_type, create_date, expired_date FROM session WHERE uuid = $1",
         )
         .bind(uuid)
         .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| {
-            Ok(SessionRow {
-                uuid: r.try_get("uuid")?,
-                account_uuid: r.try_get("account_uuid")?,
-                user_uuid: r.try_get("user_uuid")?,
-                user_type: r.try_get("user_type")?,
-                create_date: r.try_get("create_date")?,
-                expired_date: r.try_get("expired_date")?,
-            })
-        })
-        .transpose()
+        .await
     }
 
     pub async fn session_delete(&self, uuid: &str) -> sqlx::Result<()> {
