@@ -55,12 +55,19 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 async fn index(headers: HeaderMap) -> Response {
-    serve(asset("index.html").expect("index.html is embedded"), &headers)
+    serve(
+        asset("index.html").expect("index.html is embedded"),
+        &headers,
+    )
 }
 
 async fn to_index() -> Response {
     with_security_headers(
-        (StatusCode::FOUND, [(header::LOCATION, HeaderValue::from_static("/"))]).into_response(),
+        (
+            StatusCode::FOUND,
+            [(header::LOCATION, HeaderValue::from_static("/"))],
+        )
+            .into_response(),
     )
 }
 
@@ -147,7 +154,10 @@ mod tests {
     async fn index_assets_types_cache_and_csp() {
         let r = get("/", None).await;
         assert_eq!(r.status(), StatusCode::OK);
-        assert_eq!(r.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
+        assert_eq!(
+            r.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
         assert_eq!(r.headers()[header::CONTENT_SECURITY_POLICY], CSP);
         assert_eq!(r.headers()[header::CACHE_CONTROL], "no-cache");
 
@@ -164,7 +174,11 @@ mod tests {
         let r = get("/console/console.css", None).await;
         assert_eq!(r.headers()[header::CONTENT_TYPE], "text/css; charset=utf-8");
 
-        let r = get("/console/vendor/htm-preact-3.1.1/standalone.module.js", None).await;
+        let r = get(
+            "/console/vendor/htm-preact-3.1.1/standalone.module.js",
+            None,
+        )
+        .await;
         assert_eq!(r.status(), StatusCode::OK);
         assert!(r.headers()[header::CACHE_CONTROL]
             .to_str()

@@ -110,8 +110,7 @@ export function AddHost({ params }) {
   return html`<section class="page add-host" aria-labelledby="add-title">
     <h1 id="add-title">Add a KVM host</h1>
     ${clusters && clusters.length === 0 &&
-    html`<p class="warn-box" id="no-cluster">A host joins a cluster, and there is none yet.
-      <a href="#/zones">Create a zone and a cluster</a> first.</p>`}
+    html`<p class="warn-box" id="no-cluster">A host joins a cluster, and there is none yet. <a href="#/zones">Create a zone and a cluster</a> first.</p>`}
     <div class="grid-2">
       <form class="card form" id="add-form" onSubmit=${submit}>
         <label>Cluster
@@ -160,8 +159,7 @@ export function AddHost({ params }) {
               ? html`<span data-current-step=${run.seen[run.seen.length - 1]}>${stepLabel(run.seen[run.seen.length - 1])}</span>…`
               : 'Starting…'}</p>`}
             ${run.host && html`<p class="ok-box" id="add-done" role="status">
-              <a href=${`#/hosts/${run.host.uuid}`}>${run.host.name}</a> is ${run.host.status}:
-              ${run.host.cpuNum} CPUs, ${run.host.osDistribution || ''} ${run.host.osVersion || ''}.</p>`}
+              <a href=${`#/hosts/${run.host.uuid}`}>${run.host.name}</a> is ${run.host.status}: ${run.host.cpuNum} CPUs, ${run.host.osDistribution || ''} ${run.host.osVersion || ''}.</p>`}
             ${run.error && html`<${ErrorBox} error=${run.error} title="The host was not added" />`}`}
       </section>
     </div>

@@ -116,20 +116,20 @@ export function HostDetail({ uuid }) {
         target: { kind: 'host', uuid, name: host.name },
         onStep: (step) => setBusy({ label, step }),
       });
+      setBusy(null);
       setResult({ ok: true, text: `${label}: done.` });
-      await load().catch(() => {});
+      load().catch(() => {});
       return true;
     } catch (e) {
+      setBusy(null);
       setResult({ error: e, label });
       const k = keyChange(e);
       if (k) {
         setKeyInfo(k);
         setDialog('repin');
       }
-      await load().catch(() => {});
+      load().catch(() => {});
       return false;
-    } finally {
-      setBusy(null);
     }
   };
   const stateEvent = (label, ev) =>

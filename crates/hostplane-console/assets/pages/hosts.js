@@ -8,6 +8,7 @@
 
 import { html, useEffect, useRef, useState } from '../lib.js';
 import * as api from '../api.js';
+import { ApiError } from '../api.js';
 import {
   Bar,
   ErrorBox,
@@ -104,6 +105,29 @@ export function parseSearch(text) {
   return q;
 }
 
+const KNOWN_FIELDS =
+  'name, uuid, managementIp, status, state, cpuNum, cpuSockets, totalCpuCapacity, totalMemoryCapacity, ' +
+  'architecture, hostname, osDistribution, osVersion, cpuStatus … temperatureStatus, createDate';
+
+/** A refused query in a person's words (the server's text stays for the rest). */
+export function explainQueryError(e) {
+  const field = /has no field\[([^\]]+)\]/.exec(e.message || '');
+  if (field) {
+    return new ApiError(
+      `Hosts have no field "${field[1]}". Fields include ${KNOWN_FIELDS}; through a link: cluster.name, zone.name, cluster.zone.name.`,
+      { code: e.code, status: e.status },
+    );
+  }
+  const expand = /no expand query\[([^\]]+)\]/.exec(e.message || '');
+  if (expand) {
+    return new ApiError(`Hosts have no link "${expand[1]}": use cluster.<field> or zone.<field>.`, {
+      code: e.code,
+      status: e.status,
+    });
+  }
+  return e;
+}
+
 function hashFor(p) {
   const s = new URLSearchParams();
   for (const [k, v] of Object.entries(p)) if (v !== undefined && v !== null && v !== '') s.set(k, String(v));
@@ -177,7 +201,7 @@ export function Hosts({ params }) {
         setUpdated(new Date());
       } catch (e) {
         if (filters.q && (e.status === 400 || e.code === 'SYS.1007' || e.code === 'SYS.1000')) {
-          setSearchError(e);
+          setSearchError(explainQueryError(e));
           setRows([]);
           setTotal(0);
         } else {
@@ -270,8 +294,7 @@ export function Hosts({ params }) {
         onClick=${() => { setSearch(''); go(hashFor({ sort: filters.sort, size: filters.size })); }}>Clear</button>`}
     </form>
     <p id="search-help" class="muted small">ZStack's query language: conditions separated by spaces
-      (<code>=</code> <code>!=</code> <code>&gt;</code> <code>&lt;</code> <code>?=</code> in a list,
-      <code>~=</code> like with <code>%</code>), through <code>cluster.</code> and <code>zone.</code>,
+      (<code>=</code> <code>!=</code> <code>${'>'}</code> <code>${'<'}</code> <code>?=</code> in a list, <code>~=</code> like with <code>%</code>), through <code>cluster.</code> and <code>zone.</code>,
       quotes for spaces.</p>
     <div id="search-error" aria-live="polite">${searchError &&
       html`<${ErrorBox} error=${searchError} title="The query was not accepted" />`}</div>

@@ -140,10 +140,7 @@ export function Overview() {
               <div><span class="cap-label">Memory</span>
                 <${Bar} used=${capacity.memUsed} total=${capacity.memTotal} format=${fmtBytes} label="Memory used" /></div>
               <p class="muted small" data-capacity-hosts=${capacity.hosts}>
-                ${capacity.partial ? 'Adding up' : 'Summed over'} ${fmtNum(capacity.hosts)} hosts:
-                <span data-stat="cpu-total">${fmtNum(capacity.cpuTotal)}</span> CPU capacity units,
-                <span data-stat="memory-total" data-bytes=${capacity.memTotal}>${fmtBytes(capacity.memTotal)}</span> of memory.
-              </p>
+                ${capacity.partial ? 'Adding up' : 'Summed over'} ${fmtNum(capacity.hosts)} hosts: <span data-stat="cpu-total">${fmtNum(capacity.cpuTotal)}</span> CPU capacity units, <span data-stat="memory-total" data-bytes=${capacity.memTotal}>${fmtBytes(capacity.memTotal)}</span> of memory. </p>
             </div>`
           : html`<${Loading} what="Adding up capacity" />`}
       </section>
@@ -170,8 +167,7 @@ export function Overview() {
       </section>
       <section class="card" aria-labelledby="zones-title">
         <h2 id="zones-title">Zones and clusters</h2>
-        <p class="stats-line"><span data-stat="zones">${fmtNum(data.zones.length)}</span> zones,
-          <span data-stat="clusters">${fmtNum(data.clusters.length)}</span> clusters
+        <p class="stats-line"><span data-stat="zones">${fmtNum(data.zones.length)}</span> zones, <span data-stat="clusters">${fmtNum(data.clusters.length)}</span> clusters
           · <a href="#/zones">Manage</a></p>
         ${data.zones.length === 0
           ? html`<p class="muted">No zone yet. <a href="#/zones">Create a zone</a>, then a cluster, then add hosts.</p>`

@@ -174,11 +174,8 @@ export function ZonesClusters() {
       title=${d && d.action === 'delete' ? `Delete ${d.kind} ${d.item.name}?` : ''}>
       ${cascade && html`<div class="warn-box" id="cascade">
         ${d.kind === 'zone'
-          ? html`<p>Deleting the zone <strong>${d.item.name}</strong> also deletes
-              <strong data-cascade="clusters">${fmtNum(cascade.clusters)}</strong> cluster${cascade.clusters === 1 ? '' : 's'} in it and
-              <strong data-cascade="hosts">${fmtNum(cascade.hosts)}</strong> host${cascade.hosts === 1 ? '' : 's'} in those clusters.</p>`
-          : html`<p>Deleting the cluster <strong>${d.item.name}</strong> also deletes the
-              <strong data-cascade="hosts">${fmtNum(cascade.hosts)}</strong> host${cascade.hosts === 1 ? '' : 's'} in it.</p>`}
+          ? html`<p>Deleting the zone <strong>${d.item.name}</strong> also deletes <strong data-cascade="clusters">${fmtNum(cascade.clusters)}</strong> cluster${cascade.clusters === 1 ? '' : 's'} in it and <strong data-cascade="hosts">${fmtNum(cascade.hosts)}</strong> host${cascade.hosts === 1 ? '' : 's'} in those clusters.</p>`
+          : html`<p>Deleting the cluster <strong>${d.item.name}</strong> also deletes the <strong data-cascade="hosts">${fmtNum(cascade.hosts)}</strong> host${cascade.hosts === 1 ? '' : 's'} in it.</p>`}
         ${cascade.hosts > 0 && html`<p>Each host is deleted as a host delete does: disabled, no longer tracked, hostplane's
           takeover flag removed from it, its record, tags and stored credentials gone. The machines themselves keep running.</p>`}
         <p>This cannot be undone.</p></div>

@@ -61,7 +61,11 @@ impl Browser {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(r) = http.get(format!("{url}/status")).send() {
-                if r.json::<Value>().ok().and_then(|v| v["value"]["ready"].as_bool()) == Some(true) {
+                if r.json::<Value>()
+                    .ok()
+                    .and_then(|v| v["value"]["ready"].as_bool())
+                    == Some(true)
+                {
                     break;
                 }
             }
@@ -70,6 +74,7 @@ impl Browser {
         }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -130,13 +135,6 @@ impl Browser {
 
     pub fn goto(&self, url: &str) {
         self.cmd("POST", "/url", json!({ "url": url }));
-    }
-
-    pub fn url(&self) -> String {
-        self.cmd("GET", "/url", Value::Null)
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
     }
 
     pub fn find_all(&self, css: &str) -> Vec<El> {
@@ -207,20 +205,26 @@ impl Browser {
         }
     }
 
-    pub fn click(&self, e: &El) {
-        self.cmd("POST", &format!("/element/{}/click", e.0), json!({}));
-    }
-
-    /// Click the element matching `css`, waiting for it first (and retrying while the page
-    /// re-renders under the click).
+    /// Click the element matching `css`, waiting for it to be there and enabled (and retrying
+    /// while the page re-renders under the click).
     pub fn click_css(&self, css: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let e = self.wait(css, Duration::from_secs(10));
+            // A disabled button takes the click and does nothing: wait until it is enabled.
+            let enabled = self
+                .try_cmd("GET", &format!("/element/{}/enabled", e.0), Value::Null)
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            if !enabled {
+                assert!(Instant::now() < deadline, "{css} stayed disabled");
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
             match self.try_cmd("POST", &format!("/element/{}/click", e.0), json!({})) {
                 Ok(_) => return,
-                Err(err) if Instant::now() < deadline => {
-                    let _ = err;
+                Err(_) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 Err(err) => panic!("click {css}: {err}"),
@@ -257,9 +261,10 @@ impl Browser {
             .and_then(|v| v.as_str().map(str::to_string))
     }
 
+    /// The visible text of `css`, once it has some (an element still hidden, e.g. in a dialog
+    /// that is opening, reads as empty).
     pub fn text_of(&self, css: &str) -> String {
-        let e = self.wait(css, Duration::from_secs(10));
-        self.text(&e)
+        self.wait_text(css, Duration::from_secs(10), |t| !t.is_empty())
     }
 
     pub fn attr(&self, e: &El, name: &str) -> Option<String> {
@@ -279,11 +284,7 @@ impl Browser {
 
     /// Run a script in the page; `arguments` are the args.
     pub fn script(&self, js: &str, args: Value) -> Value {
-        self.cmd(
-            "POST",
-            "/execute/sync",
-            json!({"script": js, "args": args}),
-        )
+        self.cmd("POST", "/execute/sync", json!({"script": js, "args": args}))
     }
 
     /// Run an async script: it ends by calling `arguments[arguments.length - 1](value)`.
@@ -306,6 +307,27 @@ impl Browser {
         let actions = json!({"actions": [{"type": "key", "id": "kb", "actions": [
             {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]});
         self.cmd("POST", "/actions", actions);
+    }
+
+    /// Script errors and Content-Security-Policy violations the page logged since the last
+    /// call (chromedriver's browser log; failed HTTP answers are not counted, the console
+    /// shows those itself).
+    pub fn page_errors(&self) -> Vec<String> {
+        let log = self
+            .try_cmd("POST", "/se/log", json!({"type": "browser"}))
+            .unwrap_or(Value::Null);
+        log.as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| e["message"].as_str().map(str::to_string))
+            .filter(|m| {
+                m.contains("Uncaught")
+                    || m.contains("Content Security Policy")
+                    || m.contains("SyntaxError")
+                    || m.contains("TypeError")
+            })
+            .collect()
     }
 
     /// A PNG of the viewport.
