@@ -1,9 +1,9 @@
 // Overview: hosts by status and state, zones and clusters, total and used capacity, the hosts
 // needing attention (Disconnected, or a hardware status in Error), and recent failed jobs.
-// Counts are `count=true` queries (cheap at any scale); capacity is summed over pages of
-// four-field host rows, refreshed less often than the counts.
+// Counts are `count=true` queries; capacity is summed over pages of four-field host rows (the
+// API has no aggregate), refreshed less often than the counts.
 
-import { html, useEffect, useState } from '../lib.js';
+import { html, useEffect, useRef, useState } from '../lib.js';
 import * as api from '../api.js';
 import * as journal from '../jobs.js';
 import {
@@ -22,6 +22,7 @@ import {
 
 const CAPACITY_FIELDS = ['uuid', 'totalCpuCapacity', 'availableCpuCapacity', 'totalMemoryCapacity', 'availableMemoryCapacity'];
 const CAPACITY_PAGE = 5000;
+const TREE_CLUSTERS = 8; // clusters listed per zone
 
 async function loadCounts() {
   const keys = [
@@ -57,9 +58,9 @@ async function loadAttention() {
   return { hosts: [...byHost.values()].slice(0, 20), problems: total };
 }
 
-async function sumCapacity(onProgress) {
+async function sumCapacity(onProgress, alive) {
   const sum = { cpuTotal: 0, cpuUsed: 0, memTotal: 0, memUsed: 0, hosts: 0 };
-  for (let start = 0; ; start += CAPACITY_PAGE) {
+  for (let start = 0; alive.current; start += CAPACITY_PAGE) {
     const r = await api.query('hosts', { fields: CAPACITY_FIELDS, limit: CAPACITY_PAGE, start });
     for (const h of r.items) {
       sum.cpuTotal += h.totalCpuCapacity || 0;
@@ -71,6 +72,7 @@ async function sumCapacity(onProgress) {
     if (r.items.length < CAPACITY_PAGE) return sum;
     onProgress({ ...sum, partial: true });
   }
+  return sum; // the page was left: stop reading
 }
 
 function Stat({ id, label, value, href, cls = '' }) {
@@ -87,22 +89,24 @@ export function Overview() {
   const [error, setError] = useState(null);
   const [, setJournalTick] = useState(0);
 
-  usePoll(
-    async () => {
-      try {
-        const [d, a] = await Promise.all([loadCounts(), loadAttention()]);
-        setData(d);
-        setAttention(a);
-        setError(null);
-      } catch (e) {
-        setError(e);
-        throw e;
-      }
-    },
-    5000,
-    [],
-  );
-  usePoll(async () => setCapacity(await sumCapacity(setCapacity)), 60000, []);
+  // Counts every 10 s (indexed counts); the attention list every 30 s (it reads each hardware
+  // status); capacity every 5 minutes (it reads four fields of every host).
+  const guard = (f) => async () => {
+    try {
+      await f();
+      setError(null);
+    } catch (e) {
+      setError(e);
+      throw e;
+    }
+  };
+  usePoll(guard(async () => setData(await loadCounts())), 10000, []);
+  usePoll(guard(async () => setAttention(await loadAttention())), 30000, []);
+  const alive = useRef(true);
+  useEffect(() => () => {
+    alive.current = false;
+  }, []);
+  usePoll(guard(async () => setCapacity(await sumCapacity(setCapacity, alive))), 300000, []);
   useEffect(() => {
     journal.running().forEach(api.pollOnce);
     return journal.subscribe(() => setJournalTick((x) => x + 1));
@@ -148,7 +152,7 @@ export function Overview() {
     <div class="grid-2">
       <section class="card" aria-labelledby="attention-title">
         <h2 id="attention-title">Needing attention ${attention && attention.problems > 0
-          ? html`<span class="badge bad" data-stat="attention">${fmtNum(attention.problems)}</span>` : ''}</h2>
+          ? html`<span class="badge bad" data-stat="attention">${fmtNum(attention.problems)} ${attention.problems === 1 ? 'problem' : 'problems'}</span>` : ''}</h2>
         ${!attention
           ? html`<${Loading} />`
           : attention.hosts.length === 0
@@ -163,20 +167,23 @@ export function Overview() {
                     <td>${h.reasons.join(', ')}</td>
                   </tr>`,
                 )}</tbody>
-              </table>`}
+              </table>
+              <p class="small"><a href="#/hosts?status=Disconnected">All Disconnected hosts</a>${' · '}<a
+                href=${`#/hosts?q=${encodeURIComponent('fanStatus=Error')}`}>hosts with a fan error</a>, or search any
+                <code>…Status=Error</code></p>`}
       </section>
       <section class="card" aria-labelledby="zones-title">
         <h2 id="zones-title">Zones and clusters</h2>
-        <p class="stats-line"><span data-stat="zones">${fmtNum(data.zones.length)}</span> zones, <span data-stat="clusters">${fmtNum(data.clusters.length)}</span> clusters
-          · <a href="#/zones">Manage</a></p>
+        <p class="stats-line"><span data-stat="zones">${fmtNum(data.zones.length)}</span> ${data.zones.length === 1 ? 'zone' : 'zones'}, <span data-stat="clusters">${fmtNum(data.clusters.length)}</span> ${data.clusters.length === 1 ? 'cluster' : 'clusters'}${' · '}<a href="#/zones">Manage</a></p>
         ${data.zones.length === 0
           ? html`<p class="muted">No zone yet. <a href="#/zones">Create a zone</a>, then a cluster, then add hosts.</p>`
           : html`<ul class="tree">${data.zones.map(
               (z) => html`<li><strong>${z.name}</strong> ${z.state !== 'Enabled' ? html`<span class="badge muted">${z.state}</span>` : ''}
-                <ul>${clustersOf(z.uuid).map(
+                <ul>${clustersOf(z.uuid).slice(0, TREE_CLUSTERS).map(
                   (cl) => html`<li><a href=${`#/hosts?cluster=${cl.uuid}`}>${cl.name}</a>
                     ${cl.state !== 'Enabled' ? html`<span class="badge muted">${cl.state}</span>` : ''}</li>`,
-                )}</ul></li>`,
+                )}${clustersOf(z.uuid).length > TREE_CLUSTERS &&
+                html`<li class="muted">and ${fmtNum(clustersOf(z.uuid).length - TREE_CLUSTERS)} more: <a href="#/zones">all clusters</a></li>`}</ul></li>`,
             )}</ul>`}
       </section>
     </div>

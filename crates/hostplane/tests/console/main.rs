@@ -679,6 +679,15 @@ fn console_live_status_and_session_expiry() {
     let other = format!("#hosts-table tr[data-host=\"{}\"] .host-status", uuids[0]);
     assert_eq!(b.text_of(&other), "Connected");
     screenshot(&b, "hosts-disconnected");
+    // The system's dark mode is followed.
+    b.color_scheme("dark");
+    let bg = b.script(
+        "return getComputedStyle(document.body).backgroundColor;",
+        json!([]),
+    );
+    assert_eq!(bg, "rgb(15, 20, 26)", "dark background");
+    screenshot(&b, "hosts-dark");
+    b.color_scheme("light");
     sim.hosts()[1].set_down(false);
 
     // Sessions of 3 s: log in again; the console returns to the login page on its own.

@@ -330,6 +330,16 @@ impl Browser {
             .collect()
     }
 
+    /// Emulate the system's colour scheme (`"dark"` or `"light"`) through the DevTools protocol.
+    pub fn color_scheme(&self, scheme: &str) {
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            json!({"cmd": "Emulation.setEmulatedMedia",
+                   "params": {"features": [{"name": "prefers-color-scheme", "value": scheme}]}}),
+        );
+    }
+
     /// A PNG of the viewport.
     pub fn screenshot_png(&self) -> Vec<u8> {
         let v = self.cmd("GET", "/screenshot", Value::Null);
