@@ -2,7 +2,7 @@
 // (#/overview, #/hosts, #/hosts/<uuid>, #/add-host, #/zones, #/settings). Every page talks
 // to the server through api.js only.
 
-import { html, render, useEffect, useState } from './lib.js';
+import { html, render, useEffect, useRef, useState } from './lib.js';
 import * as api from './api.js';
 import { ErrorBox } from './ui.js';
 import { Overview } from './pages/overview.js';
@@ -32,6 +32,10 @@ function Login({ notice, onLogin }) {
   const [password, setPassword] = useState('');
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const passwordRef = useRef(null);
+  useEffect(() => {
+    if (passwordRef.current) passwordRef.current.focus();
+  }, []);
   const submit = async (ev) => {
     ev.preventDefault();
     setBusy(true);
@@ -50,8 +54,8 @@ function Login({ notice, onLogin }) {
       ${notice && html`<p class="notice" role="status" id="login-notice">${notice}</p>`}
       <label>Account<input id="login-account" name="account" autocomplete="username" value=${account}
         onInput=${(e) => setAccount(e.target.value)} required /></label>
-      <label>Password<input id="login-password" name="password" type="password" autocomplete="current-password"
-        value=${password} onInput=${(e) => setPassword(e.target.value)} required autofocus /></label>
+      <label>Password<input id="login-password" ref=${passwordRef} name="password" type="password"
+        autocomplete="current-password" value=${password} onInput=${(e) => setPassword(e.target.value)} required autofocus /></label>
       <${ErrorBox} error=${error} />
       <button type="submit" class="primary" id="login-submit" disabled=${busy}>${busy ? 'Logging in…' : 'Log in'}</button>
     </form>
@@ -76,6 +80,18 @@ function Page({ route }) {
 
 function Shell({ route, session, onLogout }) {
   const current = route.parts[0] || 'overview';
+  const pageKey = route.parts.join('/');
+  const first = useRef(true);
+  useEffect(() => {
+    // A new page (not a new filter on the same page): keyboard focus goes to its content.
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const main = document.getElementById('main');
+    if (main) main.focus({ preventScroll: true });
+    window.scrollTo(0, 0);
+  }, [pageKey]);
   useEffect(() => {
     // The server ends sessions at their expiry: look every 15 s and when the tab comes back,
     // so a page that is only being read also goes back to the login page.

@@ -169,8 +169,7 @@ export function Overview() {
                 )}</tbody>
               </table>
               <p class="small"><a href="#/hosts?status=Disconnected">All Disconnected hosts</a>${' · '}<a
-                href=${`#/hosts?q=${encodeURIComponent('fanStatus=Error')}`}>hosts with a fan error</a>, or search any
-                <code>…Status=Error</code></p>`}
+                href=${`#/hosts?q=${encodeURIComponent('fanStatus=Error')}`}>hosts with a fan error</a>, or search any <code>…Status=Error</code></p>`}
       </section>
       <section class="card" aria-labelledby="zones-title">
         <h2 id="zones-title">Zones and clusters</h2>

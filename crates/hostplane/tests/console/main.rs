@@ -639,7 +639,15 @@ fn console_live_status_and_session_expiry() {
 
     let b = Browser::start();
     b.goto(&format!("{base}/"));
-    browser_login(&b);
+    // By keyboard: the password field has the focus; Enter logs in.
+    b.wait("#login-password", SECS(20));
+    let focused = b.script("return document.activeElement.id;", json!([]));
+    assert_eq!(
+        focused, "login-password",
+        "the password field has the focus"
+    );
+    b.fill("#login-password", "password\u{E007}");
+    b.wait("#nav-overview", SECS(20));
 
     // The plain-JavaScript SHA-512 (for pages without crypto.subtle) agrees with sha2.
     let fallback = b.script_async(

@@ -232,10 +232,6 @@ impl Browser {
         }
     }
 
-    pub fn clear(&self, e: &El) {
-        self.cmd("POST", &format!("/element/{}/clear", e.0), json!({}));
-    }
-
     pub fn type_into(&self, e: &El, text: &str) {
         self.cmd(
             "POST",
@@ -244,11 +240,12 @@ impl Browser {
         );
     }
 
-    /// Replace the value of the input matching `css`.
+    /// Replace the value of the input matching `css` as a person does: select all, type.
+    /// (WebDriver's clear fires no input event, so a page that re-renders could put the old
+    /// value back.)
     pub fn fill(&self, css: &str, text: &str) {
         let e = self.wait(css, Duration::from_secs(10));
-        self.clear(&e);
-        self.type_into(&e, text);
+        self.type_into(&e, &format!("\u{E009}a\u{E000}\u{E017}{text}"));
     }
 
     pub fn text(&self, e: &El) -> String {
