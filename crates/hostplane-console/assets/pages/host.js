@@ -102,9 +102,10 @@ export function HostDetail({ uuid }) {
     api.query('clusters', { q: [`uuid=${host.clusterUuid}`] }).then((r) => setCluster(r.items[0] || null), () => {});
     api.query('zones', { q: [`uuid=${host.zoneUuid}`] }).then((r) => setZone(r.items[0] || null), () => {});
   }, [host && host.clusterUuid, host && host.zoneUuid]);
+  const [tagsTick, setTagsTick] = useState(0);
   useEffect(() => {
     loadTags(uuid).then(setTags, () => setTags(null));
-  }, [uuid, host && host.lastOpDate]);
+  }, [uuid, host && host.lastOpDate, host && host.status, tagsTick]);
 
   const act = async (label, method, path, body) => {
     setBusy({ label, step: null });
@@ -119,6 +120,7 @@ export function HostDetail({ uuid }) {
       setBusy(null);
       setResult({ ok: true, text: `${label}: done.` });
       load().catch(() => {});
+      setTagsTick((x) => x + 1);
       return true;
     } catch (e) {
       setBusy(null);
