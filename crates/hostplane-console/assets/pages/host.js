@@ -222,19 +222,19 @@ export function HostDetail({ uuid }) {
             ([f, l]) => html`<div class="fact"><dt>${l}</dt><dd data-hw=${f}><${HwBadge} value=${host[f]} /></dd></div>`,
           )}</dl>
         </section>
+        <section class="card">
+          <h2>Tags</h2>
+          ${tags === undefined
+            ? html`<${Loading} />`
+            : tags === null
+              ? html`<p class="muted">This server does not serve QuerySystemTag, so tags cannot be listed here.
+                  They can still be queried: <code>__systemTag__~=os::%</code> in the hosts search.</p>`
+              : html`<ul class="tags" id="tags">${[...tags.system.map((t) => ['system', t]), ...tags.user.map((t) => ['user', t])].map(
+                  ([kind, t]) => html`<li class=${kind}><code>${t}</code></li>`,
+                )}</ul>`}
+        </section>
       </div>
     </div>
-    <section class="card">
-      <h2>Tags</h2>
-      ${tags === undefined
-        ? html`<${Loading} />`
-        : tags === null
-          ? html`<p class="muted">This server does not serve QuerySystemTag, so tags cannot be listed here.
-              They can still be queried: <code>__systemTag__~=os::%</code> in the hosts search.</p>`
-          : html`<ul class="tags" id="tags">${[...tags.system.map((t) => ['system', t]), ...tags.user.map((t) => ['user', t])].map(
-              ([kind, t]) => html`<li class=${kind}><code>${t}</code></li>`,
-            )}</ul>`}
-    </section>
     <section class="card">
       <h2>Recent jobs <span class="muted small">(started from this browser)</span></h2>
       ${jobs.length === 0
