@@ -460,6 +460,16 @@ fn console_walkthrough() {
     assert_eq!(b.text_of("#fact-cpus"), "32 in 2 sockets");
     assert_eq!(b.text_of("#fact-ip"), victim.ip.to_string());
     assert_eq!(b.text_of("[data-hw=\"cpuStatus\"]"), "Normal");
+    // Tags (QuerySystemTag), with the pinned SSH host key among them.
+    assert_eq!(
+        b.text_of("#fact-fingerprint"),
+        victim.host_key_fingerprint()
+    );
+    let tags = b.text_of("#tags");
+    assert!(
+        tags.contains("os::distribution::ubuntu") && tags.contains("sshHostKey::SHA256:"),
+        "{tags}"
+    );
     screenshot(&b, "host-detail");
 
     b.click_css("#action-maintain");
@@ -498,6 +508,7 @@ fn console_walkthrough() {
         api.query("hosts", &[&format!("uuid={uuid}")])[0]["status"],
         "Connected"
     );
+    b.wait_text("#fact-fingerprint", SECS(10), |t| t == new_fp);
 
     b.click_css("#action-rename");
     b.fill("#rename-input", "rack1-node02-renamed");
