@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Run every test suite of hostplane: unit tests, the integration suites (real HTTP against real
 # server processes, on SQLite and on PostgreSQL, with real OpenSSH sshd test hosts), the query
-# language's executed tests on both databases, and the end-to-end test with ZStack's own Python
-# client (zstack-mcp-server).
+# language's executed tests on both databases, the end-to-end test with ZStack's own Python
+# client (zstack-mcp-server), and the web console's tests in headless Chromium over WebDriver.
 #
 # Needs: root (test hosts are sshd processes with their own users and mount namespaces),
-# openssh-server, PostgreSQL server binaries, python3 with venv. `.ci/run` installs them.
+# openssh-server, PostgreSQL server binaries, python3 with venv, chromium and chromium-driver.
+# `.ci/run` installs them.
 # PostgreSQL: HOSTPLANE_TEST_PG_URL if set, else a throwaway cluster started here.
 # Python: HOSTPLANE_E2E_PYTHON if set, else a venv under target/e2e-venv.
 set -euo pipefail
@@ -14,6 +15,7 @@ root=$(pwd)
 
 [ "$(id -u)" = 0 ] || { echo "scripts/test.sh: run as root (sshd test hosts need it)" >&2; exit 1; }
 [ -x /usr/sbin/sshd ] || { echo "scripts/test.sh: /usr/sbin/sshd missing: apt-get install openssh-server (or run .ci/run)" >&2; exit 1; }
+[ -x /usr/bin/chromedriver ] || { echo "scripts/test.sh: /usr/bin/chromedriver missing: apt-get install chromium chromium-driver (or run .ci/run)" >&2; exit 1; }
 
 pg_started=""
 cleanup() {

@@ -768,6 +768,19 @@ pub static APIS: &[ApiSpec] = &[
         op::<host::GetHypervisorTypes>(),
         &[SYSTEM_TAGS, USER_TAGS],
     ),
+    // --- tags
+    query(
+        "QuerySystemTag",
+        "org.zstack.header.tag.APIQuerySystemTagMsg",
+        "org.zstack.header.tag.APIQuerySystemTagReply",
+        "SystemTag",
+    ),
+    query(
+        "QueryUserTag",
+        "org.zstack.header.tag.APIQueryUserTagMsg",
+        "org.zstack.header.tag.APIQueryUserTagReply",
+        "UserTag",
+    ),
     // --- global configs
     query(
         "QueryGlobalConfig",

@@ -222,8 +222,59 @@ pub static MANAGEMENT_NODE: Resource = Resource {
     inventory_class: MANAGEMENT_NODE_CLASS,
 };
 
+pub const SYSTEM_TAG_CLASS: &str = "org.zstack.header.tag.SystemTagInventory";
+pub const USER_TAG_CLASS: &str = "org.zstack.header.tag.UserTagInventory";
+
+/// System tags (QuerySystemTag): the inherent facts hostplane writes (`sshHostKey::...`,
+/// `os::distribution::...`) and the ones given at create.
+pub static SYSTEM_TAG: Resource = Resource {
+    name: "SystemTag",
+    table: "system_tag",
+    key: "uuid",
+    fields: &[
+        f("uuid", "uuid", Text),
+        f("resourceUuid", "resource_uuid", Text),
+        f("resourceType", "resource_type", Text),
+        f("inherent", "inherent", Bool),
+        f("tag", "tag", Text),
+        f("createDate", "create_date", Date),
+        f("lastOpDate", "last_op_date", Date),
+    ],
+    expansions: &[],
+    type_field: None,
+    tag_resource_type: None,
+    inventory_class: SYSTEM_TAG_CLASS,
+};
+
+/// User tags (QueryUserTag).
+pub static USER_TAG: Resource = Resource {
+    name: "UserTag",
+    table: "user_tag",
+    key: "uuid",
+    fields: &[
+        f("uuid", "uuid", Text),
+        f("resourceUuid", "resource_uuid", Text),
+        f("resourceType", "resource_type", Text),
+        f("tag", "tag", Text),
+        f("createDate", "create_date", Date),
+        f("lastOpDate", "last_op_date", Date),
+    ],
+    expansions: &[],
+    type_field: None,
+    tag_resource_type: None,
+    inventory_class: USER_TAG_CLASS,
+};
+
 pub static CATALOGUE: Catalogue = Catalogue {
-    resources: &[&ZONE, &CLUSTER, &HOST, &GLOBAL_CONFIG, &MANAGEMENT_NODE],
+    resources: &[
+        &ZONE,
+        &CLUSTER,
+        &HOST,
+        &GLOBAL_CONFIG,
+        &MANAGEMENT_NODE,
+        &SYSTEM_TAG,
+        &USER_TAG,
+    ],
 };
 
 pub fn resource(name: &str) -> Option<&'static Resource> {

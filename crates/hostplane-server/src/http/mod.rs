@@ -33,6 +33,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/zstack/api", post(rpc::call))
         .route("/zstack/api/", post(rpc::call))
         .route("/zstack/api/result/{uuid}", get(rpc::result))
+        // The web console: `/` and `/console/...` only (pages are `#/...` fragments).
+        .merge(hostplane_console::router())
         .fallback(rest::dispatch)
         .with_state(app)
 }

@@ -65,6 +65,10 @@ pub static ROUTES: &[Route] = &[
     r(Method::PUT, "/hosts/{uuid}/actions", "ChangeHostState"),
     r(Method::PUT, "/hosts/{uuid}/actions", "UpdateHost"),
     r(Method::PUT, "/hosts/kvm/{uuid}/actions", "UpdateKVMHost"),
+    r(Method::GET, "/system-tags", "QuerySystemTag"),
+    r(Method::GET, "/system-tags/{uuid}", "QuerySystemTag"),
+    r(Method::GET, "/user-tags", "QueryUserTag"),
+    r(Method::GET, "/user-tags/{uuid}", "QueryUserTag"),
     r(Method::GET, "/global-configurations", "QueryGlobalConfig"),
     r(
         Method::PUT,

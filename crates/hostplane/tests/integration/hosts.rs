@@ -145,6 +145,31 @@ fn add_reports_this_machines_facts(db: Db) {
             .query(&format!("/hosts?q=__systemTag__=sshHostKey::{fp}"))["inventories"][0]["uuid"],
         uuid
     );
+    // QuerySystemTag lists them, as ZStack's SystemTagInventory.
+    let tags = he
+        .api()
+        .query(&format!("/system-tags?q=resourceUuid={uuid}&limit=100"));
+    let listed: Vec<&str> = tags["inventories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tag"].as_str().unwrap())
+        .collect();
+    let pinned = format!("sshHostKey::{}", host.host_key_fingerprint);
+    assert!(listed.contains(&pinned.as_str()), "{listed:?}");
+    assert!(listed.contains(&os.as_str()), "{listed:?}");
+    let one = &tags["inventories"][0];
+    assert_eq!(one["resourceType"], "HostVO", "{one}");
+    assert_eq!(one["inherent"], true, "{one}");
+    let by_uuid = he
+        .api()
+        .query(&format!("/system-tags/{}", one["uuid"].as_str().unwrap()));
+    assert_eq!(by_uuid["inventories"][0]["tag"], one["tag"]);
+    assert_eq!(
+        he.api()
+            .query(&format!("/user-tags?q=resourceUuid={uuid}&count=true"))["total"],
+        0
+    );
     // The cluster took the host's architecture.
     assert_eq!(
         he.api().query("/clusters")["inventories"][0]["architecture"],
