@@ -94,6 +94,9 @@ pub(crate) struct Inner {
     pub(crate) fingerprint: String,
     pub(crate) openssh: String,
     pub(crate) command_timeout: Duration,
+    /// The login password, for sudo's `-S` (see [`crate::sudo`]); `None` for a key login.
+    /// Never logged, never on a command line.
+    pub(crate) sudo_password: Option<String>,
 }
 
 impl fmt::Debug for Session {
@@ -174,6 +177,10 @@ impl Session {
                 fingerprint,
                 openssh,
                 command_timeout: opts.command_timeout,
+                sudo_password: match cred {
+                    Credential::Password(pw) => Some(pw.clone()),
+                    Credential::PrivateKey { .. } => None,
+                },
             }),
         })
     }

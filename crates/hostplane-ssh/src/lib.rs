@@ -31,6 +31,7 @@ pub mod exec;
 pub mod facts;
 pub mod hw;
 pub mod probe;
+pub mod sudo;
 pub mod takeover;
 
 pub use connect::{fetch_host_key, ConnectOptions, Credential, Session};
@@ -39,4 +40,5 @@ pub use exec::{sh_quote, ExecOutput};
 pub use facts::{parse_facts, Facts, FACT_SCRIPT, FACT_SCRIPT_MARKER};
 pub use hw::{HwCheck, HwStatus, HwStatuses};
 pub use probe::read_banner;
+pub use sudo::{helper_script, sudoers_rule, Access, Privilege, SudoProblem};
 pub use takeover::TakeoverFlag;
