@@ -565,7 +565,12 @@ mod tests {
 
     #[test]
     fn wrapper_never_holds_a_password() {
-        let w = wrapper("/var/run/zstack/takeOver", &Op::Write("abc").line(), false, true);
+        let w = wrapper(
+            "/var/run/zstack/takeOver",
+            &Op::Write("abc").line(),
+            false,
+            true,
+        );
         assert!(w.contains("sudo -k -S -p 'hostplane-sudo-password:' -- /bin/sh -c \"$H\""));
         assert!(w.starts_with("o='write abc'; f='/var/run/zstack/takeOver'; H='{ "));
         let w = wrapper("~/.hostplane/takeOver", "read", false, false);
