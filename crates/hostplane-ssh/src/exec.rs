@@ -69,6 +69,11 @@ impl Session {
             .run_channel(cmd, self.inner.command_timeout, "command", Some(dialogue))
             .await?;
         out.stderr = out.stderr.replace(dialogue.prompt, "");
+        // Whatever the host echoes, the password does not travel on in an output or error.
+        if let Some(pw) = dialogue.password.filter(|p| !p.is_empty()) {
+            out.stdout = out.stdout.replace(pw, "<redacted>");
+            out.stderr = out.stderr.replace(pw, "<redacted>");
+        }
         Ok(out)
     }
 

@@ -912,4 +912,37 @@ async fn sudo_failures_name_their_cause() {
         e => panic!("{e:?}"),
     }
     assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+
+    // A sudo that asks something else (a one-time code) and waits: bounded by the command
+    // timeout, and the password is never sent to it.
+    let host = SshdHost::start(SshdOptions {
+        login: Login::Sudo(Sudo::Password),
+        fake: Some(FakeFacts {
+            commands: vec![(
+                "sudo".into(),
+                "printf 'Verification code: ' >&2; read -r answer; echo \"got:$answer\" >&2; sleep 60\n"
+                    .into(),
+            )],
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let quick = ConnectOptions {
+        command_timeout: Duration::from_secs(3),
+        ..opts()
+    };
+    let s = Session::connect(&host.ip, host.port, &host.user, &pw(&host), &quick)
+        .await
+        .unwrap();
+    let t = Instant::now();
+    match s.check_access(FLAG).await.unwrap_err() {
+        SshError::Sudo {
+            problem, detail, ..
+        } => {
+            assert_eq!(problem, SudoProblem::NoPrompt);
+            assert!(!detail.contains(&host.password), "{detail}");
+        }
+        e => panic!("{e:?}"),
+    }
+    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
 }
