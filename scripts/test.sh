@@ -5,8 +5,8 @@
 # client (zstack-mcp-server), and the web console's tests in headless Chromium over WebDriver.
 #
 # Needs: root (test hosts are sshd processes with their own users and mount namespaces),
-# openssh-server, PostgreSQL server binaries, python3 with venv, chromium and chromium-driver.
-# `.ci/run` installs them.
+# openssh-server, sudo, PostgreSQL server binaries, python3 with venv, chromium and
+# chromium-driver. `.ci/run` installs them.
 # PostgreSQL: HOSTPLANE_TEST_PG_URL if set, else a throwaway cluster started here.
 # Python: HOSTPLANE_E2E_PYTHON if set, else a venv under target/e2e-venv.
 set -euo pipefail
@@ -16,6 +16,7 @@ root=$(pwd)
 [ "$(id -u)" = 0 ] || { echo "scripts/test.sh: run as root (sshd test hosts need it)" >&2; exit 1; }
 [ -x /usr/sbin/sshd ] || { echo "scripts/test.sh: /usr/sbin/sshd missing: apt-get install openssh-server (or run .ci/run)" >&2; exit 1; }
 [ -x /usr/bin/chromedriver ] || { echo "scripts/test.sh: /usr/bin/chromedriver missing: apt-get install chromium chromium-driver (or run .ci/run)" >&2; exit 1; }
+command -v sudo >/dev/null || { echo "scripts/test.sh: sudo missing (root and sudo test hosts need it): apt-get install sudo (or run .ci/run)" >&2; exit 1; }
 
 pg_started=""
 cleanup() {

@@ -6,12 +6,16 @@
 //! 3. `ssh-login`: handshake, the pinned host key (`verify-host-key`), authentication. On a
 //!    reconnect, rejected credentials that worked before mean the password was changed:
 //!    HOST.1012, and automatic reconnects stop until UpdateKVMHost.
-//! 4. `check-takeover` (new adds only): refuse a host another manager pinged recently, or one
+//! 4. `check-sudo`: read the takeover flag the way every later flag command runs — directly
+//!    when the login is root or can write the flag, else through sudo
+//!    ([`hostplane_ssh::sudo`]). Writes nothing. A login that needs sudo and cannot use it
+//!    fails here, with sudo's reason and both fixes (grant sudo, or a flag path it can write).
+//! 5. `check-takeover` (new adds only): refuse a host another manager pinged recently, or one
 //!    whose flag names a host this server already manages (the same machine under another IP).
-//! 5. `collect-facts`: one script, one SSH session.
-//! 6. `check-virtualization`, `check-memory`, `check-architecture`, `check-os` ([`super::facts`]).
-//! 7. `write-takeover-flag`: mark the host as managed by this server.
-//! 8. Save facts, capacity, statuses and the pinned key; status Connected; start tracking.
+//! 6. `collect-facts`: one script, one SSH session (plus the root-only facts through sudo).
+//! 7. `check-virtualization`, `check-memory`, `check-architecture`, `check-os` ([`super::facts`]).
+//! 8. `write-takeover-flag`: mark the host as managed by this server.
+//! 9. Save facts, capacity, statuses and the pinned key; status Connected; start tracking.
 //!
 //! A failed reconnect leaves the host Disconnected (tracked, so it can recover); a failed new
 //! add is rolled back by [`super::add`]. Connects are single-flight: a second caller for the
@@ -20,7 +24,7 @@
 use std::sync::Arc;
 
 use futures::FutureExt;
-use hostplane_ssh::{Session, SshError};
+use hostplane_ssh::{Session, SshError, TakeoverFlag};
 
 use super::{connect_options, facts, in_maintenance, CONNECTING, DISCONNECTED};
 use crate::domain::api::operation;
@@ -187,26 +191,40 @@ async fn steps_on_session(
     session: &Session,
 ) -> Result<()> {
     let flag_path = app.configs.get(keys::KVM_TAKEOVER_FLAG_PATH);
+    jobs::step("check-sudo");
+    let access = session
+        .check_access(&flag_path)
+        .await
+        .map_err(|e| sudo_step(h, session.username(), "check-sudo", &flag_path, e))?;
     if mode.new_add {
         jobs::step("check-takeover");
-        check_takeover(app, h, session, &flag_path).await?;
+        check_takeover(app, h, &access.flag, &flag_path).await?;
     }
     jobs::step("collect-facts");
     let f = session
-        .collect_facts()
+        .collect_facts_with(&access)
         .await
         .map_err(|e| ssh_step(h, "collect-facts", e))?;
+    if let Some(why) = &f.root_facts_error {
+        tracing::warn!(host.uuid = %h.uuid, error = %why, "facts that need root could not be read through sudo");
+    }
     jobs::step("check-host");
     facts::check(app, h, &f, mode.new_add).await?;
     jobs::step("write-takeover-flag");
-    session.write_takeover_flag(&flag_path, &h.uuid).await.map_err(|e| {
-        ssh_step(h, "write-takeover-flag", e).with_opaque(
-            "hint",
-            format!(
-                "hostplane marks a host it manages in {flag_path}; let the login user write there, or point the global config kvm.takeOverFlagPath at a path it can write (for example ~/.hostplane/takeOver)"
+    session
+        .write_takeover_flag(&flag_path, &h.uuid)
+        .await
+        .map_err(|e| match e {
+            SshError::Sudo { .. } => {
+                sudo_step(h, session.username(), "write-takeover-flag", &flag_path, e)
+            }
+            e => ssh_step(h, "write-takeover-flag", e).with_opaque(
+                "hint",
+                format!(
+                    "hostplane marks a host it manages in {flag_path}; let the login user write there, or point the global config kvm.takeOverFlagPath at a path it can write (for example ~/.hostplane/takeOver)"
+                ),
             ),
-        )
-    })?;
+        })?;
     facts::save(
         app,
         h,
@@ -218,12 +236,18 @@ async fn steps_on_session(
     Ok(())
 }
 
-async fn check_takeover(app: &App, h: &HostRow, session: &Session, path: &str) -> Result<()> {
-    let flag = match session.read_takeover_flag(path).await {
+/// Decide on the flag `check-sudo` read at `path`.
+async fn check_takeover(
+    app: &App,
+    h: &HostRow,
+    flag: &std::result::Result<Option<TakeoverFlag>, SshError>,
+    path: &str,
+) -> Result<()> {
+    let flag = match flag {
         Ok(f) => f,
         Err(e) => {
             // As in ZStack: a flag that cannot be read does not block the add.
-            tracing::warn!(host.uuid = %h.uuid, error = %e, "could not read the takeover flag");
+            tracing::warn!(host.uuid = %h.uuid, error = %e, path, "could not read the takeover flag");
             return Ok(());
         }
     };
@@ -314,6 +338,31 @@ fn ssh_error(h: &HostRow, user: &str, port: u16, e: SshError, mode: Mode) -> Err
         ),
         _ => return ssh_step(h, "ssh-login", e),
     };
+    Error::operation(format!("{details}. Step [{step}] failed; fix: {hint}"))
+        .with_opaque("step", step)
+        .with_opaque("reason", reason)
+        .with_opaque("hint", hint)
+}
+
+/// The error of a step that needs sudo: sudo's reason as `HOST.SUDO.<PROBLEM>`, and both fixes
+/// (sudo for hostplane's helper, or a flag path the login user can write). Other errors as
+/// [`ssh_step`].
+fn sudo_step(h: &HostRow, user: &str, step: &str, flag_path: &str, e: SshError) -> Error {
+    let SshError::Sudo { problem, .. } = &e else {
+        return ssh_step(h, step, e);
+    };
+    let reason = format!(
+        "HOST.SUDO.{}",
+        problem.as_str().to_ascii_uppercase().replace('-', "_")
+    );
+    let hint = format!(
+        "{}; or point the global config kvm.takeOverFlagPath at a path user {user} can write (for example ~/.hostplane/takeOver): hostplane then runs nothing with sudo, and facts that need root are missing",
+        problem.hint()
+    );
+    let details = format!(
+        "user {user} on host[uuid:{}, ip:{}] is not root and needs sudo for the takeover flag {flag_path}: {e}",
+        h.uuid, h.management_ip
+    );
     Error::operation(format!("{details}. Step [{step}] failed; fix: {hint}"))
         .with_opaque("step", step)
         .with_opaque("reason", reason)

@@ -3,7 +3,7 @@
 //! A missing host (any uuid) is a success. Otherwise: an Enabled host is first Disabled (not
 //! undone if the deletion fails, as in ZStack); tracking stops; the host's takeover flag is
 //! removed best-effort — only if it still names this host, so another manager's flag is never
-//! touched; then the row and its tags go. Permissive waits for the flag removal, bounded by
+//! touched (through sudo when the login is not root, as every flag command); then the row and its tags go. Permissive waits for the flag removal, bounded by
 //! short timeouts; Enforcing never waits on the host at all (the removal runs in the
 //! background), so an unreachable host is deleted at once. hostplane places no VMs, so no
 //! check vetoes a Permissive delete.
@@ -99,16 +99,9 @@ async fn remove_flag(app: Arc<App>, h: HostRow) {
             return;
         }
     };
-    match session.read_takeover_flag(&path).await {
-        Ok(Some(flag)) if flag.host_uuid.as_deref() == Some(h.uuid.as_str()) => {
-            if let Err(e) = session.remove_takeover_flag(&path).await {
-                tracing::info!(host.uuid = %h.uuid, error = %e, "could not remove the takeover flag");
-            }
-        }
-        Ok(_) => {}
-        Err(e) => {
-            tracing::info!(host.uuid = %h.uuid, error = %e, "could not read the takeover flag")
-        }
+    // Removed only if it still names this host (as root, or through sudo: see hostplane_ssh::sudo).
+    if let Err(e) = session.remove_takeover_flag(&path, &h.uuid).await {
+        tracing::info!(host.uuid = %h.uuid, error = %e, "could not remove the takeover flag");
     }
     session.close().await;
 }

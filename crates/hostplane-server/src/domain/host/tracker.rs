@@ -6,7 +6,8 @@
 //!   seconds apart, each bounded by `host.ping.timeout`; all tries failed → Disconnected. At
 //!   most `host.ping.parallelismDegree` tries run at once. A try is one of:
 //!   - a **login ping**: log in over SSH (host key checked against the pin) and refresh the
-//!     takeover flag's mtime, so another manager sees the host is taken;
+//!     takeover flag's mtime, so another manager sees the host is taken (through sudo when the
+//!     login is not root and cannot write the flag, as in every connect);
 //!   - a **probe**: connect to the ssh port and read sshd's identification line, no login
 //!     ([`hostplane_ssh::probe`]). It proves the host is up and its sshd not hung.
 //!
