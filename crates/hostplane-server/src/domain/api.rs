@@ -272,6 +272,37 @@ pub static APIS: &[ApiSpec] = &[
             ..STR
         }],
     )),
+    // ZStack's SDK UpdateAccountAction: PUT /accounts/{uuid}, body `updateAccount`, polled.
+    // Passwords are the SHA-512 hex digests every ZStack client sends.
+    asynch(
+        "UpdateAccount",
+        "org.zstack.header.identity.APIUpdateAccountMsg",
+        "org.zstack.header.identity.APIUpdateAccountEvent",
+        &[
+            Param {
+                name: "uuid",
+                ..STR
+            },
+            Param {
+                name: "password",
+                max_len: Some(255),
+                secret: true,
+                no_trim: true,
+                ..OPT
+            },
+            OPT_NAME,
+            DESCRIPTION,
+            Param {
+                name: "oldPassword",
+                max_len: Some(255),
+                secret: true,
+                no_trim: true,
+                ..OPT
+            },
+            SYSTEM_TAGS,
+            USER_TAGS,
+        ],
+    ),
     // --- management node
     no_session(sync(
         "GetVersion",

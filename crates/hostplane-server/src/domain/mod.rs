@@ -113,6 +113,7 @@ pub async fn call(
         "LogInByAccount" => identity::log_in_by_account(app, &p).await,
         "LogOut" => identity::log_out(app, &p).await,
         "ValidateSession" => identity::validate_session(app, &p).await,
+        "UpdateAccount" => identity::update_account(app, caller, &p).await,
         "GetVersion" => Ok(Output::Version(management_node::VERSION.to_string())),
         "GetCurrentTime" => Ok(Output::CurrentTime(crate::time::now_ms())),
         "GetManagementNodeArch" => Ok(Output::Architecture(std::env::consts::ARCH.to_string())),
