@@ -1,6 +1,8 @@
 //! OpenSSH `sshd` test hosts: each [`SshdHost`] is a real `/usr/sbin/sshd` on its own 127.0.0.x
 //! address and port, with its own ed25519 host key and its own Unix user (`hpt<pid>x<n>`, shell
-//! `/bin/sh`) with its own password. Synchronous, std only; needs root and openssh-server.
+//! `/bin/sh`) with its own password — or, with [`SshdOptions::root`], `root` itself, with a password
+//! known only inside the host's namespace. Synchronous, std only; needs root, openssh-server and
+//! (for root hosts) openssl.
 //!
 //! # How a host is made
 //! - The user is created with `useradd -m` + `chpasswd` and removed with `userdel -r -f` on drop.
@@ -63,6 +65,11 @@ pub struct SshdOptions {
     pub port: Option<u16>,
     /// Facts that differ from this machine's.
     pub fake: Option<FakeFacts>,
+    /// Log in as `root` (by password) instead of a fresh user. Root's password is set only
+    /// inside this host's mount namespace (a copy of /etc/shadow is bind-mounted there), and
+    /// `/run/zstack` is a private tmpfs there, so the machine's own root password and
+    /// takeover flag are never touched.
+    pub root: bool,
 }
 
 /// Facts the host shows instead of this machine's (see the module doc for how each is made).
@@ -141,17 +148,20 @@ impl SshdHost {
         fs::write(dir.join("owner.pid"), pid.to_string()).expect("write owner.pid");
 
         let password = format!("Hp-{}!", random_hex(8));
-        // A user of this name can only be left over from an earlier process with our pid.
-        users_locked_quiet(&["userdel", "-r", "-f", &user]);
-        users_locked(&[
-            "useradd",
-            "-m",
-            "-s",
-            "/bin/sh",
-            "-c",
-            "hostplane test",
-            &user,
-        ]);
+        let user = if opts.root { "root".to_string() } else { user };
+        if !opts.root {
+            // A user of this name can only be left over from an earlier process with our pid.
+            users_locked_quiet(&["userdel", "-r", "-f", &user]);
+            users_locked(&[
+                "useradd",
+                "-m",
+                "-s",
+                "/bin/sh",
+                "-c",
+                "hostplane test",
+                &user,
+            ]);
+        }
         let mut host = SshdHost {
             ip: String::new(),
             port: 0,
@@ -162,7 +172,7 @@ impl SshdHost {
             dir: dir.clone(),
             child: None,
             ns_script: String::new(),
-            user_created: true,
+            user_created: !opts.root,
             version_addendum: String::new(),
         };
         if let Some(home) = home_of(&user) {
@@ -171,6 +181,14 @@ impl SshdHost {
         host.set_password(&password);
         host.host_key_fingerprint = generate_host_key(&dir);
         host.ns_script = fake_setup(&dir, opts.fake.as_ref());
+        if opts.root {
+            let shadow = sh_quote(&dir.join("shadow").display().to_string());
+            host.ns_script = format!(
+                "mount --bind {shadow} /etc/shadow\n\
+                 mkdir -p /run/zstack\nmount -t tmpfs hostplane-flags /run/zstack\n{}",
+                host.ns_script
+            );
+        }
 
         // Pick an address and port; retry with fresh ones if sshd cannot bind.
         let base = (pid.wrapping_mul(2654435761) % 249) + n;
@@ -257,7 +275,12 @@ impl SshdHost {
     }
 
     /// Change the user's password ("the password changed"). [`SshdHost::password`] keeps the old one.
+    /// For a root host, only the namespace's copy of /etc/shadow changes.
     pub fn set_password(&self, pw: &str) {
+        if self.user == "root" {
+            write_root_shadow(&self.dir.join("shadow"), pw);
+            return;
+        }
         let line = format!("{}:{}", self.user, pw);
         let lock = lock_file();
         let mut child = Command::new("flock")
@@ -329,11 +352,12 @@ impl SshdHost {
             "ListenAddress {ip}\nPort {port}\nHostKey {d}/hostkey\nPidFile none\n\
              PasswordAuthentication yes\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
              AuthorizedKeysFile .ssh/authorized_keys\nUsePAM yes\nStrictModes no\nUseDNS no\n\
-             PermitRootLogin no\nAllowUsers {user}\nMaxStartups 100:30:200\nMaxSessions 64\n\
+             PermitRootLogin {root}\nAllowUsers {user}\nMaxStartups 100:30:200\nMaxSessions 64\n\
              LoginGraceTime 30\nPrintMotd no\nVersionAddendum {addendum}\n",
             ip = self.ip,
             port = self.port,
             user = self.user,
+            root = if self.user == "root" { "yes" } else { "no" },
             addendum = if self.version_addendum.is_empty() {
                 "none"
             } else {
@@ -427,6 +451,57 @@ impl Drop for SshdHost {
         }
         let _ = fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A copy of /etc/shadow whose root entry has `pw` (SHA-512 crypt by `openssl passwd -6`),
+/// rewritten in place so that a bind mount of it sees the change.
+fn write_root_shadow(path: &Path, pw: &str) {
+    let mut child = Command::new("openssl")
+        .args(["passwd", "-6", "-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run openssl passwd (apt-get install openssl)");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("openssl stdin");
+        stdin
+            .write_all(format!("{pw}\n").as_bytes())
+            .expect("write to openssl");
+    }
+    let out = child.wait_with_output().expect("wait for openssl");
+    assert!(
+        out.status.success(),
+        "openssl passwd failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let real = fs::read_to_string("/etc/shadow").expect("read /etc/shadow");
+    let text: String = real
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(':').collect();
+            if f.first() == Some(&"root") && f.len() > 2 {
+                f[1] = &hash;
+                // A change date of 0 would force a password change at login.
+                if f[2] == "0" {
+                    f[2] = "19000";
+                }
+                format!("{}\n", f.join(":"))
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .expect("write the shadow copy");
+    std::io::Write::write_all(&mut f, text.as_bytes()).expect("write the shadow copy");
+    let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o600));
 }
 
 /// Generate a client key pair with `ssh-keygen` (`kind`: `ed25519`, `rsa`, `ecdsa`), optionally
