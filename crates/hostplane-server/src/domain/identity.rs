@@ -199,9 +199,7 @@ pub async fn update_account(app: &App, caller: &Caller, p: &Params) -> Result<Ou
         }
     }
     let password_hash = match p.str("password") {
-        Some(pw) if pw.is_empty() => {
-            return Err(Error::invalid_argument("the new password cannot be empty"))
-        }
+        Some("") => return Err(Error::invalid_argument("the new password cannot be empty")),
         Some(pw) => {
             let pw = pw.to_string();
             Some(
