@@ -66,7 +66,7 @@ pub struct SshdOptions {
     /// Facts that differ from this machine's.
     pub fake: Option<FakeFacts>,
     /// Log in as `root` (by password) instead of a fresh user. Root's password is set only
-    /// inside this host's mount namespace (a copy of /etc/shadow is bind-mounted there), and
+    /// inside this host's mount namespace (a copy of /etc is bind-mounted there), and
     /// `/run/zstack` is a private tmpfs there, so the machine's own root password and
     /// takeover flag are never touched.
     pub root: bool,
@@ -182,9 +182,14 @@ impl SshdHost {
         host.host_key_fingerprint = generate_host_key(&dir);
         host.ns_script = fake_setup(&dir, opts.fake.as_ref());
         if opts.root {
-            let shadow = sh_quote(&dir.join("shadow").display().to_string());
+            // A copy of all of /etc, not a bind mount of /etc/shadow alone: useradd and
+            // userdel (of other test hosts) rename a new /etc/shadow into place, and a rename
+            // over a file detaches the mounts on it in every namespace.
+            let q = |p: PathBuf| sh_quote(&p.display().to_string());
+            // The copy is made under the user-database lock, so it is a consistent one.
+            let (etc, shadow, lock) = (q(dir.join("etc")), q(dir.join("shadow")), q(lock_file()));
             host.ns_script = format!(
-                "mount --bind {shadow} /etc/shadow\n\
+                "rm -rf {etc}\nflock {lock} cp -a /etc {etc}\ncp {shadow} {etc}/shadow\nmount --bind {etc} /etc\n\
                  mkdir -p /run/zstack\nmount -t tmpfs hostplane-flags /run/zstack\n{}",
                 host.ns_script
             );
@@ -279,6 +284,9 @@ impl SshdHost {
     pub fn set_password(&self, pw: &str) {
         if self.user == "root" {
             write_root_shadow(&self.dir.join("shadow"), pw);
+            if self.dir.join("etc").is_dir() {
+                write_root_shadow(&self.dir.join("etc").join("shadow"), pw);
+            }
             return;
         }
         let line = format!("{}:{}", self.user, pw);
