@@ -104,6 +104,11 @@ pub fn done() {
     *JOB.lock().expect("job lock") = None;
 }
 
+/// Give the SIGINT handler time to end the process (after a read that Ctrl-C cut short).
+pub fn wait_for_exit() {
+    std::thread::sleep(std::time::Duration::from_secs(2));
+}
+
 /// What the user reads when a job goes on without them.
 pub fn notice(api: &str, id: &str, server: Option<&str>) -> String {
     let server = server.map(|s| format!(" --server {s}")).unwrap_or_default();

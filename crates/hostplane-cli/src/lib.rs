@@ -252,12 +252,15 @@ pub enum Failure {
     Http { status: u16, text: String },
     /// Anything else: the server is unreachable, not logged in, nothing found (exit 1).
     Other(String),
+    /// Ctrl-C cut a read short (exit 130; the SIGINT handler says what there is to say).
+    Interrupted,
 }
 
 impl Failure {
     pub fn exit_code(&self) -> i32 {
         match self {
             Failure::Usage(_) => 2,
+            Failure::Interrupted => interrupt::EXIT_INTERRUPTED,
             _ => 1,
         }
     }
@@ -310,7 +313,7 @@ impl Ctx {
     /// follow it ([`interrupt`]).
     pub fn call(&mut self, req: &Request) -> Result<Value, Failure> {
         let mut spinner = Spinner::new(self.style.spinner);
-        let server = self.global.server.clone();
+        let server = self.explicit_server();
         let r = self.conn()?.call(req, &mut |p| {
             if let Some(id) = p.job {
                 interrupt::following(p.api, id, server.as_deref());
@@ -320,6 +323,16 @@ impl Ctx {
         interrupt::done();
         spinner.finish(req.api, r.is_ok());
         r
+    }
+
+    /// The `--server` a follow-up command must repeat: one given on the command line (not
+    /// the `HOSTPLANE_SERVER` of the environment, which the next command sees too).
+    pub fn explicit_server(&self) -> Option<String> {
+        let env = std::env::var("HOSTPLANE_SERVER").ok();
+        self.global
+            .server
+            .clone()
+            .filter(|s| env.as_deref() != Some(s.as_str()))
     }
 
     /// A query by API name (`QueryHost`, ...).
@@ -356,6 +369,11 @@ pub fn run(global: GlobalArgs, command: Command) -> i32 {
     let mut ctx = Ctx::new(&global);
     match execute(&mut ctx, command) {
         Ok(()) => 0,
+        Err(Failure::Interrupted) => {
+            // The SIGINT handler ends the process (terminal restored, job notice printed).
+            interrupt::wait_for_exit();
+            interrupt::EXIT_INTERRUPTED
+        }
         Err(f) => {
             eprint!("{}", output::failure_text(&f, ctx.style.err_color));
             f.exit_code()
@@ -426,7 +444,7 @@ fn follow_job(ctx: &mut Ctx, id: &str) -> Result<(), Failure> {
         return Err(Failure::Usage("`job` needs the job's uuid".into()));
     }
     let mut spinner = Spinner::new(ctx.style.spinner);
-    let server = ctx.global.server.clone();
+    let server = ctx.explicit_server();
     let r = ctx.conn()?.client.follow(&id, &mut |p| {
         interrupt::following("the job", &id, server.as_deref());
         spinner.update(&p)

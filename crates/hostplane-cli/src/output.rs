@@ -340,6 +340,7 @@ pub fn failure_text(f: &Failure, color: bool) -> String {
             }
         }
         Failure::Api(e) => api_error_text(e, label),
+        Failure::Interrupted => String::new(),
     }
 }
 

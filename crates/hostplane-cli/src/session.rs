@@ -116,6 +116,16 @@ impl SessionFile {
     }
 }
 
+/// A read that failed; one cut short by Ctrl-C is [`Failure::Interrupted`] (the SIGINT handler
+/// ends the process with its own words).
+fn read_failure(what: &str, e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::Interrupted {
+        Failure::Interrupted
+    } else {
+        Failure::Other(format!("reading {what}: {e}"))
+    }
+}
+
 /// Whether a person is there to answer a prompt.
 pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
@@ -127,7 +137,7 @@ pub fn read_stdin_line(what: &str) -> Result<String, Failure> {
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| Failure::Other(format!("reading {what} from stdin: {e}")))?;
+        .map_err(|e| read_failure(&format!("{what} from stdin"), e))?;
     let line = line.strip_suffix('\n').unwrap_or(&line);
     let line = line.strip_suffix('\r').unwrap_or(line);
     if line.is_empty() {
@@ -141,7 +151,7 @@ pub fn read_stdin_all(what: &str) -> Result<String, Failure> {
     let mut s = String::new();
     std::io::stdin()
         .read_to_string(&mut s)
-        .map_err(|e| Failure::Other(format!("reading {what} from stdin: {e}")))?;
+        .map_err(|e| read_failure(&format!("{what} from stdin"), e))?;
     if s.trim().is_empty() {
         return Err(Failure::Usage(format!("no {what} on stdin")));
     }
@@ -150,8 +160,7 @@ pub fn read_stdin_all(what: &str) -> Result<String, Failure> {
 
 /// Ask on the terminal, without echo.
 pub fn prompt_secret(prompt: &str) -> Result<String, Failure> {
-    let s = rpassword::prompt_password(prompt)
-        .map_err(|e| Failure::Other(format!("reading the password: {e}")))?;
+    let s = rpassword::prompt_password(prompt).map_err(|e| read_failure("the password", e))?;
     if s.is_empty() {
         return Err(Failure::Usage("empty password".into()));
     }
@@ -166,7 +175,7 @@ pub fn ask_yes_no(question: &str) -> Result<bool, Failure> {
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| Failure::Other(format!("reading the answer: {e}")))?;
+        .map_err(|e| read_failure("the answer", e))?;
     Ok(matches!(
         line.trim().to_ascii_lowercase().as_str(),
         "y" | "yes"

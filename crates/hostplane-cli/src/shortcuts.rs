@@ -236,10 +236,11 @@ pub fn uuids_named(ctx: &mut Ctx, resource: &str, name: &str) -> Result<Vec<Stri
 
 fn not_found(resource: &str, key: &str) -> Failure {
     let what = resource.to_lowercase();
-    Failure::Other(if resource == "Host" {
-        format!("no host `{key}` (no host has this uuid, managementIp or name)")
-    } else {
-        format!("no {what} named `{key}` (and none has this uuid)")
+    Failure::Other(match (resource, is_uuid(key)) {
+        ("Host", true) => format!("no host `{key}` (no host has this uuid, managementIp or name)"),
+        ("Host", false) => format!("no host `{key}` (no host has this managementIp or name)"),
+        (_, true) => format!("no {what} `{key}` (no {what} has this uuid or name)"),
+        (_, false) => format!("no {what} named `{key}`"),
     })
 }
 

@@ -1186,11 +1186,11 @@ fn account_passwd_prompts_and_keeps_sessions() {
     // Two different new passwords: nothing changes.
     let mut p = cli.pty(&["account", "passwd"]);
     p.expect("Current password of admin: ");
-    p.line("password");
+    p.secret("password");
     p.expect("New password: ");
-    p.line("n3w-Pass");
+    p.secret("n3w-Pass");
     p.expect("New password again: ");
-    p.line("n3w-Pazz");
+    p.secret("n3w-Pazz");
     let (code, shown) = p.wait(Duration::from_secs(30));
     assert_eq!(code, 2, "{shown}");
     assert!(shown.contains("the two new passwords differ"), "{shown}");
@@ -1198,11 +1198,11 @@ fn account_passwd_prompts_and_keeps_sessions() {
     // A wrong current password: the server says so, nothing changes.
     let mut p = cli.pty(&["account", "passwd"]);
     p.expect("Current password of admin: ");
-    p.line("wrong");
+    p.secret("wrong");
     p.expect("New password: ");
-    p.line("n3w-Pass");
+    p.secret("n3w-Pass");
     p.expect("again: ");
-    p.line("n3w-Pass");
+    p.secret("n3w-Pass");
     let (code, shown) = p.wait(Duration::from_secs(30));
     assert_eq!(code, 1, "{shown}");
     assert!(shown.contains("old password"), "{shown}");
@@ -1211,11 +1211,11 @@ fn account_passwd_prompts_and_keeps_sessions() {
     // The right one.
     let mut p = cli.pty(&["account", "passwd"]);
     p.expect("Current password of admin: ");
-    p.line("password");
+    p.secret("password");
     p.expect("New password: ");
-    p.line("n3w-Pass");
+    p.secret("n3w-Pass");
     p.expect("again: ");
-    p.line("n3w-Pass");
+    p.secret("n3w-Pass");
     let (code, shown) = p.wait(Duration::from_secs(30));
     assert_eq!(code, 0, "{shown}");
     assert!(
@@ -1498,7 +1498,7 @@ fn ctrl_c_leaves_the_job_running_and_says_how_to_follow() {
     let args: Vec<&str> = add.iter().map(String::as_str).collect();
     let mut p = cli.pty(&args);
     p.expect("SSH password for");
-    p.line(&host.password);
+    p.secret(&host.password);
     p.expect("AddKVMHost");
     std::thread::sleep(Duration::from_millis(300));
     p.ctrl_c();
@@ -1557,7 +1557,7 @@ fn the_shell_survives_ctrl_c_completes_and_keeps_history() {
     // Ctrl-C during a line that runs a job: the line stops, the job goes on, the shell stays.
     p.line(&add);
     let at = p.expect_from(at, "SSH password for", wait);
-    p.line(&host.password);
+    p.secret(&host.password);
     let at = p.expect_from(at, "AddKVMHost", wait);
     std::thread::sleep(Duration::from_millis(300));
     p.ctrl_c();

@@ -73,6 +73,13 @@ impl Pty {
         self.send(&format!("{s}\r"));
     }
 
+    /// Answer a password prompt that was just shown: a moment first, so that the program has
+    /// turned echo off (as a person would take), then the line.
+    pub fn secret(&mut self, s: &str) {
+        std::thread::sleep(Duration::from_millis(200));
+        self.line(s);
+    }
+
     /// Ctrl-C.
     pub fn ctrl_c(&mut self) {
         self.send("\x03");
