@@ -49,7 +49,7 @@ use hostplane_server::server::ServeConfig;
     about = "A management server for KVM hosts that speaks ZStack's API",
     after_help = "Any API is also a command: `hostplane QueryHost status=Connected` is \
                   `hostplane api QueryHost status=Connected`.\n\
-                  Exit codes: 0 success, 1 API error, 2 usage error."
+                  Exit codes: 0 success, 1 API error, 2 usage error, 130 interrupted (Ctrl-C)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -965,4 +965,28 @@ fn describe_apis(name: Option<&str>) -> Result<String, Failure> {
     out.push('\n');
     out.push_str(&output::table(&rows, None, &HashMap::new(), false));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_takes_addresses_host_names_and_ipv6() {
+        let p = |s: &str| parse_listen(s).map(|a| a.to_string());
+        assert_eq!(p("0.0.0.0:8080").unwrap(), "0.0.0.0:8080");
+        assert_eq!(p("[::]:9000").unwrap(), "[::]:9000");
+        assert_eq!(p("[::]").unwrap(), "[::]:8080");
+        assert_eq!(p("::").unwrap(), "[::]:8080");
+        assert_eq!(p("127.0.0.1").unwrap(), "127.0.0.1:8080");
+        assert_eq!(p(":18555").unwrap(), "0.0.0.0:18555");
+        assert_eq!(p("localhost:18555").unwrap(), "127.0.0.1:18555");
+        assert_eq!(p("localhost").unwrap(), "127.0.0.1:8080");
+        assert!(p("localhost:http")
+            .unwrap_err()
+            .contains("not a port number"));
+        assert!(p("no-such-host.invalid:80")
+            .unwrap_err()
+            .contains("cannot resolve"));
+    }
 }
