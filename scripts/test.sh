@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Run every test suite of hostplane: unit tests, the integration suites (real HTTP against real
 # server processes, on SQLite and on PostgreSQL, with real OpenSSH sshd test hosts), the query
-# language's executed tests on both databases, the end-to-end test with ZStack's own Python
-# client (zstack-mcp-server), and the web console's tests in headless Chromium over WebDriver.
+# language's executed tests on both databases, the README's curl walkthrough as written
+# (tests/readme/walkthrough.sh, as root and as another SSH user), the end-to-end test with
+# ZStack's own Python client (zstack-mcp-server), and the web console's tests in headless
+# Chromium over WebDriver.
 #
 # Needs: root (test hosts are sshd processes with their own users and mount namespaces),
-# openssh-server, sudo, PostgreSQL server binaries, python3 with venv, chromium and
-# chromium-driver. `.ci/run` installs them.
+# openssh-server, sudo, openssl, PostgreSQL server binaries, python3 with venv, bash, zsh and
+# fish (the CLI's completion scripts run in each), chromium and chromium-driver. `.ci/run`
+# installs them.
 # PostgreSQL: HOSTPLANE_TEST_PG_URL if set, else a throwaway cluster started here.
 # Python: HOSTPLANE_E2E_PYTHON if set, else a venv under target/e2e-venv.
 set -euo pipefail

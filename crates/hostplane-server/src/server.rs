@@ -3,6 +3,11 @@
 //! Order matters: open the store (migrations run), load the global configs, make sure the
 //! admin account exists, end jobs a previous run left running, register this management node,
 //! take every host back under management, and only then accept requests.
+//!
+//! The first start (the admin account was just created) prints, once, where the API is, where
+//! the data directory is, and how to change the admin password. Later starts with the default
+//! password still in place warn about it; `--admin-password` on an existing store is ignored,
+//! with a warning that says so.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,21 +33,26 @@ pub struct ServeConfig {
 
 /// Build the application: everything but the listener.
 pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Arc<App>> {
+    Ok(build_app(cfg).await?.0)
+}
+
+/// The application, and whether this is the first start (the admin account was just made).
+async fn build_app(cfg: &ServeConfig) -> anyhow::Result<(Arc<App>, bool)> {
     std::fs::create_dir_all(&cfg.data_dir)?;
     let store = match &cfg.database_url {
         Some(url) => Store::open(url).await?,
         None => Store::open_sqlite(&cfg.data_dir).await?,
     };
     let configs = Configs::load(&store).await?;
-    if identity::ensure_admin(&store, cfg.admin_password.as_deref()).await? {
-        if cfg.admin_password.is_none() {
-            tracing::warn!(
-                "created the admin account with ZStack's default password 'password': change it, or start the first time \
-                 with HOSTPLANE_ADMIN_PASSWORD set"
-            );
-        } else {
-            tracing::info!("created the admin account");
-        }
+    let first_start = identity::ensure_admin(&store, cfg.admin_password.as_deref()).await?;
+    if first_start {
+        tracing::info!("created the admin account");
+    } else if cfg.admin_password.is_some() {
+        tracing::warn!(
+            "--admin-password (HOSTPLANE_ADMIN_PASSWORD) is ignored: it sets the password only when the admin \
+             account is created, and it exists already. Change the password with `hostplane account passwd` \
+             (or the UpdateAccount API)"
+        );
     }
     let node_file = cfg.data_dir.join("node-uuid");
     let node_uuid = match std::fs::read_to_string(&node_file) {
@@ -54,19 +64,20 @@ pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Arc<App>> {
         }
     };
     let crypto = Crypto::load(&cfg.data_dir, cfg.secret_key.as_deref())?;
-    Ok(Arc::new(App {
+    let app = Arc::new(App {
         store,
         configs,
         node: Node::new(node_uuid),
         hosts: Hosts::new(crypto),
         sessions: Default::default(),
         jobs: Default::default(),
-    }))
+    });
+    Ok((app, first_start))
 }
 
 /// Run the server until SIGINT or SIGTERM.
 pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
-    let app = build(&cfg).await?;
+    let (app, first_start) = build_app(&cfg).await?;
     let interrupted = jobs::fail_interrupted(&app).await?;
     if interrupted > 0 {
         tracing::warn!(
@@ -77,17 +88,90 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     jobs::start_sweeper(app.clone());
     management_node::join_and_beat(app.clone()).await?;
     crate::domain::host::tracker::take_over_all(app.clone()).await?;
-    let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| bind_error(cfg.listen, e))?;
+    let listen = listener.local_addr()?;
+    let data_dir = std::path::absolute(&cfg.data_dir).unwrap_or_else(|_| cfg.data_dir.clone());
     tracing::info!(
-        listen = %listener.local_addr()?,
+        %listen,
+        data_dir = %data_dir.display(),
         store = ?app.store.backend(),
         version = env!("CARGO_PKG_VERSION"),
         "hostplane is serving ZStack's API at /zstack/v1 and /zstack/api"
     );
+    if first_start {
+        use std::io::Write;
+        print!("{}", first_start_notice(&cfg, listen, &data_dir));
+        let _ = std::io::stdout().flush();
+    } else if identity::admin_has_default_password(&app.store).await? {
+        tracing::warn!(
+            "the admin password is still ZStack's default 'password': change it with \
+             `hostplane login && hostplane account passwd`"
+        );
+    }
     axum::serve(listener, crate::http::router(app))
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
+}
+
+/// Why the listener could not be made, naming the address and what to do.
+fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {
+    let why = match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            "the address is in use (another hostplane?): stop that process, or choose another address with --listen".to_string()
+        }
+        std::io::ErrorKind::AddrNotAvailable => {
+            "no network interface of this machine has this address; use one it has, 0.0.0.0 or [::]".to_string()
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            "ports below 1024 need root (or CAP_NET_BIND_SERVICE); choose a port above 1023".to_string()
+        }
+        _ => e.to_string(),
+    };
+    anyhow::anyhow!("cannot listen on {addr}: {why}")
+}
+
+/// What the first start prints once: where the API is, where the data is, and how to change
+/// the admin password. Never the password itself, unless it is ZStack's public default.
+fn first_start_notice(cfg: &ServeConfig, listen: SocketAddr, data_dir: &std::path::Path) -> String {
+    let local = if listen.ip().is_unspecified() {
+        format!("http://127.0.0.1:{}", listen.port())
+    } else {
+        format!("http://{listen}")
+    };
+    let login = if local == "http://127.0.0.1:8080" {
+        "hostplane login".to_string()
+    } else {
+        format!("hostplane login --server {local}")
+    };
+    let url = if listen.ip().is_unspecified() {
+        format!(
+            "http://<this machine's address>:{port} (every network interface; e.g. http://127.0.0.1:{port} from here)",
+            port = listen.port()
+        )
+    } else {
+        format!("http://{listen}")
+    };
+    let data = if cfg.database_url.is_some() {
+        "secret key and node id; the database is PostgreSQL"
+    } else {
+        "SQLite database, secret key, node id"
+    };
+    let admin = if cfg.admin_password.is_some() {
+        "the account `admin`, with the password you gave at this start"
+    } else {
+        "the account `admin`, with ZStack's default password `password`: change it now"
+    };
+    format!(
+        "\nhostplane: first start.\n  \
+         API:    {url}\n  \
+         data:   {} ({data})\n  \
+         admin:  {admin}\n  \
+         change the admin password:  {login} && hostplane account passwd\n\n",
+        data_dir.display()
+    )
 }
 
 async fn shutdown() {

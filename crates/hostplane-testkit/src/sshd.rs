@@ -1,6 +1,8 @@
 //! OpenSSH `sshd` test hosts: each [`SshdHost`] is a real `/usr/sbin/sshd` on its own 127.0.0.x
 //! address and port, with its own ed25519 host key and its own Unix user (`hpt<pid>x<n>`, shell
-//! `/bin/sh`) with its own password. Synchronous, std only; needs root and openssh-server.
+//! `/bin/sh`) with its own password — or, with [`SshdOptions::root`], `root` itself, with a password
+//! known only inside the host's namespace. Synchronous, std only; needs root, openssh-server and
+//! (for root hosts) openssl.
 //!
 //! # How a host is made
 //! - The user is created with `useradd -m` + `chpasswd` and removed with `userdel -r -f` on drop.
@@ -333,6 +335,7 @@ impl SshdHost {
     }
 
     /// Change the user's password ("the password changed"). [`SshdHost::password`] keeps the old one.
+    /// For a root host, only the namespace's copy of /etc/shadow changes.
     pub fn set_password(&self, pw: &str) {
         if self.login == Login::Root {
             // The private copy of /etc/shadow, rewritten in place (the bind mount sees it).

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use super::{cluster, global_config, host, identity, management_node, zone, App, Output};
 use crate::error::{Error, Result};
+use crate::store::sessions::SessionRow;
 
 /// An API's operation: its parameter struct, read from the validated parameters, runs it.
 ///
@@ -23,10 +24,16 @@ use crate::error::{Error, Result};
 /// domain function named after the API. The struct is `#[serde(deny_unknown_fields)]` and
 /// mirrors the entry's [`Param`] list, which a test checks for every entry.
 pub trait Operation: DeserializeOwned + Send + 'static {
-    fn run(self, app: Arc<App>) -> impl Future<Output = Result<Output>> + Send;
+    /// Run with the caller's session (`None` for APIs that need none).
+    fn run(
+        self,
+        app: Arc<App>,
+        session: Option<SessionRow>,
+    ) -> impl Future<Output = Result<Output>> + Send;
 }
 
-/// `operation!(Struct => function, ...)`: each struct's operation is `function(&app, params)`.
+/// `operation!(Struct => function, ...)`: each struct's operation is `function(&app, params)`
+/// (an operation that needs to know who calls implements [`Operation`] itself).
 macro_rules! operation {
     ($($params:ty => $f:path),* $(,)?) => {
         $(
@@ -34,6 +41,7 @@ macro_rules! operation {
                 async fn run(
                     self,
                     app: std::sync::Arc<$crate::domain::App>,
+                    _session: Option<$crate::store::sessions::SessionRow>,
                 ) -> $crate::error::Result<$crate::domain::Output> {
                     $f(&app, self).await
                 }
@@ -43,8 +51,8 @@ macro_rules! operation {
 }
 pub(crate) use operation;
 
-/// Runs an operation on the validated parameters of a call.
-pub type RunFn = fn(Arc<App>, Params) -> BoxFuture<'static, Result<Output>>;
+/// Runs an operation on the validated parameters of a call, for the caller's session.
+pub type RunFn = fn(Arc<App>, Option<SessionRow>, Params) -> BoxFuture<'static, Result<Output>>;
 /// Reads the parameters into the operation's struct without running it (for tests).
 pub type DecodeFn = fn(&Params) -> Result<()>;
 
@@ -74,8 +82,12 @@ pub const fn op<T: Operation>() -> Op {
     }
 }
 
-fn run_op<T: Operation>(app: Arc<App>, params: Params) -> BoxFuture<'static, Result<Output>> {
-    Box::pin(async move { params.decode::<T>()?.run(app).await })
+fn run_op<T: Operation>(
+    app: Arc<App>,
+    session: Option<SessionRow>,
+    params: Params,
+) -> BoxFuture<'static, Result<Output>> {
+    Box::pin(async move { params.decode::<T>()?.run(app, session).await })
 }
 
 fn decode_op<T: Operation>(params: &Params) -> Result<()> {
@@ -353,6 +365,38 @@ pub static APIS: &[ApiSpec] = &[
             ..STR
         }],
     )),
+    // ZStack's SDK UpdateAccountAction: PUT /accounts/{uuid}, body `updateAccount`, polled.
+    // Passwords are the SHA-512 hex digests every ZStack client sends.
+    asynch(
+        "UpdateAccount",
+        "org.zstack.header.identity.APIUpdateAccountMsg",
+        "org.zstack.header.identity.APIUpdateAccountEvent",
+        op::<identity::UpdateAccount>(),
+        &[
+            Param {
+                name: "uuid",
+                ..STR
+            },
+            Param {
+                name: "password",
+                max_len: Some(255),
+                secret: true,
+                no_trim: true,
+                ..OPT
+            },
+            OPT_NAME,
+            DESCRIPTION,
+            Param {
+                name: "oldPassword",
+                max_len: Some(255),
+                secret: true,
+                no_trim: true,
+                ..OPT
+            },
+            SYSTEM_TAGS,
+            USER_TAGS,
+        ],
+    ),
     // --- management node
     no_session(sync(
         "GetVersion",

@@ -199,7 +199,10 @@ pub fn check_value(d: &Def, value: &str) -> std::result::Result<String, String> 
         Check::Long(lo, hi) => match v.parse::<i64>() {
             Ok(n) if n >= lo && n <= hi => Ok(n.to_string()),
             Ok(n) => Err(format!("{n} is out of range [{lo}, {hi}]")),
-            Err(_) => Err(format!("{value} is not an integer (java.lang.Long)")),
+            Err(_) => Err(format!(
+                "{value} is not a whole number; expected {}",
+                whole_number(lo, hi)
+            )),
         },
         Check::Bool => super::validate::parse_bool(v)
             .map(|b| b.to_string())
@@ -230,6 +233,15 @@ pub fn check_value(d: &Def, value: &str) -> std::result::Result<String, String> 
                 Err(format!("{value} is not an absolute path (or one starting with ~/) without shell metacharacters"))
             }
         }
+    }
+}
+
+/// What a `Check::Long` accepts, in plain words.
+fn whole_number(lo: i64, hi: i64) -> String {
+    if hi == MAX {
+        format!("a whole number of at least {lo}")
+    } else {
+        format!("a whole number from {lo} to {hi}")
     }
 }
 

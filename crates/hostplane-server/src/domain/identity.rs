@@ -1,9 +1,11 @@
-//! Identity: the admin account, logging in, sessions.
+//! Identity: the admin account, logging in, sessions, and changing an account (UpdateAccount:
+//! its password, name, description).
 //!
 //! ZStack clients send the lower-case hex SHA-512 of the password. ZStack stores that digest
 //! as it is, so a leaked database is a leaked password; hostplane stores only an argon2 hash
 //! of the digest (salted, slow), and compares with argon2's verifier. The admin's first
-//! password comes from the operator ([`ensure_admin`]).
+//! password comes from the operator ([`ensure_admin`]); UpdateAccount changes it later, and
+//! takes the new digest the same way (hashed with argon2 before it is stored, never logged).
 //!
 //! A session lives `identity.session.timeout` seconds from login. Every API that needs one
 //! calls [`check_session`], which fails with ID.1001 for a missing, unknown or expired session.
@@ -23,11 +25,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha512};
 
-use super::api::operation;
+use super::api::{operation, Operation};
 use super::global_config::keys;
 use super::{new_uuid, App, Inventory, Output};
 use crate::error::{Code, Error, Result};
-use crate::store::accounts::AccountRow;
+use crate::store::accounts::{AccountRow, AccountUpdate};
 use crate::store::sessions::SessionRow;
 use crate::store::Store;
 use crate::time::{format_date, now_ms};
@@ -72,8 +74,21 @@ pub async fn ensure_admin(store: &Store, password: Option<&str>) -> anyhow::Resu
         name: ADMIN_NAME.into(),
         account_type: "SystemAdmin".into(),
         password_hash: hash_digest(&sha512_hex(plain)).map_err(|e| anyhow::anyhow!("{e}"))?,
+        description: None,
+        create_date: 0,
+        last_op_date: 0,
     };
     Ok(store.account_insert_if_missing(&row, now_ms()).await?)
+}
+
+/// Whether the admin account still has ZStack's default password (checked at start-up, to
+/// remind the operator).
+pub async fn admin_has_default_password(store: &Store) -> anyhow::Result<bool> {
+    let Some(admin) = store.account_by_name(ADMIN_NAME).await? else {
+        return Ok(false);
+    };
+    let digest = sha512_hex(DEFAULT_ADMIN_PASSWORD);
+    Ok(tokio::task::spawn_blocking(move || verify_digest(&digest, &admin.password_hash)).await?)
 }
 
 fn session_inventory(s: &SessionRow) -> Inventory {
@@ -160,6 +175,126 @@ pub async fn log_in_by_account(app: &Arc<App>, p: LogInByAccount) -> Result<Outp
     };
     app.store.session_insert(&s).await?;
     Ok(Output::Inventory(session_inventory(&s)))
+}
+
+pub const ACCOUNT_CLASS: &str = "org.zstack.header.identity.AccountInventory";
+
+fn account_inventory(a: &AccountRow) -> Inventory {
+    let mut json = serde_json::Map::new();
+    json.insert("uuid".into(), a.uuid.clone().into());
+    json.insert("name".into(), a.name.clone().into());
+    if let Some(d) = &a.description {
+        json.insert("description".into(), d.clone().into());
+    }
+    json.insert("type".into(), a.account_type.clone().into());
+    json.insert("createDate".into(), format_date(a.create_date).into());
+    json.insert("lastOpDate".into(), format_date(a.last_op_date).into());
+    Inventory {
+        class: ACCOUNT_CLASS.into(),
+        json,
+    }
+}
+
+/// APIUpdateAccountMsg's parameters (passwords are SHA-512 hex digests).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateAccount {
+    pub uuid: String,
+    pub password: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub old_password: Option<String>,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
+    #[serde(default)]
+    pub user_tags: Vec<String>,
+}
+
+/// UpdateAccount needs to know who calls: a normal account may change only itself.
+impl Operation for UpdateAccount {
+    async fn run(self, app: Arc<App>, session: Option<SessionRow>) -> Result<Output> {
+        let session =
+            session.ok_or_else(|| Error::new(Code::InvalidSession, "session uuid is null"))?;
+        update_account(&app, &session, self).await
+    }
+}
+
+/// ZStack: APIUpdateAccountMsg, PUT /v1/accounts/{uuid} {"updateAccount": {...}} (async).
+///
+/// A new password takes effect at once; the account's sessions stay valid (ZStack ends none
+/// either). `oldPassword`, when given, must be the current password's digest. The admin's name
+/// cannot change; an account that is not a SystemAdmin may change only itself.
+pub async fn update_account(app: &App, session: &SessionRow, p: UpdateAccount) -> Result<Output> {
+    let uuid = p.uuid.as_str();
+    let Some(account) = app.store.account_by_uuid(uuid).await? else {
+        return Err(Error::not_found(format!(
+            "invalid field[uuid], resource[uuid:{uuid}, type:AccountVO] not found"
+        )));
+    };
+    let me = app
+        .store
+        .account_by_uuid(&session.account_uuid)
+        .await?
+        .ok_or_else(|| Error::new(Code::InvalidSession, "the session's account is gone"))?;
+    if me.account_type != "SystemAdmin" && me.uuid != account.uuid {
+        return Err(Error::operation(format!(
+            "account[uuid: {}, name: {}] is a normal account, it cannot reset the password of another account[uuid: {uuid}]",
+            me.uuid, me.name
+        )));
+    }
+    if p.name.is_some() && account.uuid == ADMIN_UUID {
+        return Err(Error::operation(
+            "the name of admin account cannot be updated",
+        ));
+    }
+    if let Some(old) = p.old_password.as_deref() {
+        let (old, hash) = (old.to_string(), account.password_hash.clone());
+        let ok = tokio::task::spawn_blocking(move || verify_digest(&old, &hash))
+            .await
+            .map_err(|e| Error::internal(format!("password check failed: {e}")))?;
+        if !ok {
+            return Err(Error::invalid_argument(format!(
+                "the old password of account[uuid:{uuid}, name:{}] is not correct",
+                account.name
+            )));
+        }
+    }
+    let password_hash = match p.password.as_deref() {
+        Some("") => return Err(Error::invalid_argument("the new password cannot be empty")),
+        Some(pw) => {
+            let pw = pw.to_string();
+            Some(
+                tokio::task::spawn_blocking(move || hash_digest(&pw))
+                    .await
+                    .map_err(|e| Error::internal(format!("password hashing failed: {e}")))??,
+            )
+        }
+        None => None,
+    };
+    let update = AccountUpdate {
+        name: p.name.clone(),
+        description: p.description.clone(),
+        password_hash,
+    };
+    if let Err(e) = app.store.account_update(uuid, &update, now_ms()).await {
+        return Err(if crate::store::is_unique_violation(&e) {
+            Error::invalid_argument(format!(
+                "unable to update the account: an account called {} exists already",
+                update.name.unwrap_or_default()
+            ))
+        } else {
+            e.into()
+        });
+    }
+    if update.password_hash.is_some() {
+        tracing::info!(account.uuid = %uuid, "account password changed");
+    }
+    let account = app
+        .store
+        .account_by_uuid(uuid)
+        .await?
+        .ok_or_else(|| Error::internal("account vanished"))?;
+    Ok(Output::Inventory(account_inventory(&account)))
 }
 
 /// ZStack: APILogOutMsg, DELETE /v1/accounts/sessions/{sessionUuid} — always succeeds.

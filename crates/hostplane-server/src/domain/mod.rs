@@ -106,9 +106,11 @@ pub async fn call(
     caller: &Caller,
     mut call: Call,
 ) -> Result<Output> {
-    if spec.needs_session {
-        identity::check_session(app, caller.session.as_deref()).await?;
-    }
+    let session = if spec.needs_session {
+        Some(identity::check_session(app, caller.session.as_deref()).await?)
+    } else {
+        None
+    };
     match spec.op {
         Op::Query => {
             let resource = spec.query.expect("a query API names its resource");
@@ -118,7 +120,7 @@ pub async fn call(
             validate::validate(&app.store, spec, &mut call.params).await?;
             // What the table does not name is not the operation's business.
             call.params.0.retain(|k, _| spec.param(k).is_some());
-            run(app.clone(), call.params).await
+            run(app.clone(), session, call.params).await
         }
     }
 }

@@ -26,6 +26,7 @@ pub static ROUTES: &[Route] = &[
         "/accounts/sessions/{sessionUuid}/valid",
         "ValidateSession",
     ),
+    r(Method::PUT, "/accounts/{uuid}", "UpdateAccount"),
     r(Method::PUT, "/management-nodes/actions", "GetVersion"),
     r(Method::PUT, "/management-nodes/actions", "GetCurrentTime"),
     r(

@@ -69,9 +69,11 @@ pub async fn add_kvm_host(app: &Arc<App>, mut p: AddKvmHost) -> Result<Output> {
             cluster.uuid, cluster.hypervisor_type
         )));
     }
-    if app.store.host_uuid_by_ip(&ip).await?.is_some() {
+    if let Some(other) = app.store.host_uuid_by_ip(&ip).await? {
+        let name = app.store.host_get(&other).await?.map(|h| h.name);
         return Err(Error::invalid_argument(format!(
-            "there has been a kvm host having management ip[{ip}]"
+            "there has been a kvm host having management ip[{ip}]: host {} (uuid {other})",
+            name.unwrap_or_default()
         )));
     }
     validate::check_system_tags(&mut p.system_tags)?;

@@ -72,8 +72,13 @@ pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Out
                 h.status
             )));
         }
-        let pre = next_state(&h.state, "preMaintain")
-            .ok_or_else(|| no_transition(&h.state, "preMaintain"))?;
+        let pre = next_state(&h.state, "preMaintain").ok_or_else(|| {
+            let e = no_transition(&h.state, "preMaintain");
+            Error::internal(format!(
+                "host {} is already in {}: {}",
+                h.name, h.state, e.details
+            ))
+        })?;
         app.store.host_set_state(uuid, pre, now_ms()).await?;
         let fin = next_state(pre, "maintain").ok_or_else(|| no_transition(pre, "maintain"))?;
         app.store.host_set_state(uuid, fin, now_ms()).await?;
