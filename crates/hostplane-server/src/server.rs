@@ -60,6 +60,7 @@ pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Arc<App>> {
         node: Node::new(node_uuid),
         hosts: Hosts::new(crypto),
         sessions: Default::default(),
+        logins: Default::default(),
         jobs: Default::default(),
     }))
 }
@@ -84,9 +85,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         "hostplane is serving ZStack's API at /zstack/v1 and /zstack/api"
     );
-    axum::serve(listener, crate::http::router(app))
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    crate::http::limits::serve(listener, app.clone(), crate::http::router(app), shutdown()).await?;
     Ok(())
 }
 

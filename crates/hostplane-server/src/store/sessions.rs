@@ -1,4 +1,8 @@
-//! Login sessions: a session id is valid until its `expired_date`.
+//! Login sessions: a session is valid until its `expired_date`.
+//!
+//! The token a client holds is never stored: the row is keyed by the token's SHA-256
+//! (`token_sha256`, lower-case hex), so a copy of the database is not a set of live sessions.
+//! The domain ([`crate::domain::identity`]) hashes; this file only keeps rows.
 
 use sqlx::Row;
 
@@ -6,7 +10,8 @@ use super::Store;
 
 #[derive(Debug, Clone)]
 pub struct SessionRow {
-    pub uuid: String,
+    /// SHA-256 of the session token, hex.
+    pub token_sha256: String,
     pub account_uuid: String,
     pub user_uuid: String,
     pub user_type: String,
@@ -17,10 +22,10 @@ pub struct SessionRow {
 impl Store {
     pub async fn session_insert(&self, s: &SessionRow) -> sqlx::Result<()> {
         sqlx::query(
-            "INSERT INTO session (uuid, account_uuid, user_uuid, user_type, create_date, expired_date) \
+            "INSERT INTO session (token_sha256, account_uuid, user_uuid, user_type, create_date, expired_date) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(&s.uuid)
+        .bind(&s.token_sha256)
         .bind(&s.account_uuid)
         .bind(&s.user_uuid)
         .bind(&s.user_type)
@@ -31,16 +36,17 @@ impl Store {
         Ok(())
     }
 
-    pub async fn session_get(&self, uuid: &str) -> sqlx::Result<Option<SessionRow>> {
+    pub async fn session_get(&self, token_sha256: &str) -> sqlx::Result<Option<SessionRow>> {
         let row = sqlx::query(
-            "SELECT uuid, account_uuid, user_uuid, user_type, create_date, expired_date FROM session WHERE uuid = $1",
+            "SELECT token_sha256, account_uuid, user_uuid, user_type, create_date, expired_date \
+             FROM session WHERE token_sha256 = $1",
         )
-        .bind(uuid)
+        .bind(token_sha256)
         .fetch_optional(self.pool())
         .await?;
         row.map(|r| {
             Ok(SessionRow {
-                uuid: r.try_get("uuid")?,
+                token_sha256: r.try_get("token_sha256")?,
                 account_uuid: r.try_get("account_uuid")?,
                 user_uuid: r.try_get("user_uuid")?,
                 user_type: r.try_get("user_type")?,
@@ -51,9 +57,9 @@ impl Store {
         .transpose()
     }
 
-    pub async fn session_delete(&self, uuid: &str) -> sqlx::Result<()> {
-        sqlx::query("DELETE FROM session WHERE uuid = $1")
-            .bind(uuid)
+    pub async fn session_delete(&self, token_sha256: &str) -> sqlx::Result<()> {
+        sqlx::query("DELETE FROM session WHERE token_sha256 = $1")
+            .bind(token_sha256)
             .execute(self.pool())
             .await?;
         Ok(())
@@ -65,5 +71,17 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(r.rows_affected())
+    }
+
+    /// Sessions of an account that have not expired at `now`.
+    pub async fn session_count_active(&self, account_uuid: &str, now: i64) -> sqlx::Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM session WHERE account_uuid = $1 AND expired_date > $2",
+        )
+        .bind(account_uuid)
+        .bind(now)
+        .fetch_one(self.pool())
+        .await?;
+        row.try_get("n")
     }
 }
