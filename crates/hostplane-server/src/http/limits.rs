@@ -96,7 +96,10 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let router = router.layer(axum::middleware::from_fn_with_state(app.clone(), guard));
+    // The guard enforces rest.request.maxBodySize; axum's own 2 MB default would cap it.
+    let router = router
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(app.clone(), guard));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let open = Arc::new(Open::default());
     let mut shutdown = std::pin::pin!(shutdown);

@@ -5,4 +5,5 @@ mod cli;
 mod hosts;
 mod protocol;
 mod query;
+mod security;
 mod zones_clusters;
