@@ -89,6 +89,14 @@ impl Drop for Slot {
     }
 }
 
+/// `router` behind [`guard`] (what [`serve`] serves; tests drive it in-process).
+pub fn guarded(app: Arc<App>, router: Router) -> Router {
+    // The guard enforces rest.request.maxBodySize; axum's own 2 MB default would cap it.
+    router
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(app, guard))
+}
+
 /// Serve `router` on `listener` until `shutdown` completes, then let open requests finish.
 pub async fn serve(
     listener: TcpListener,
@@ -96,10 +104,7 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    // The guard enforces rest.request.maxBodySize; axum's own 2 MB default would cap it.
-    let router = router
-        .layer(axum::extract::DefaultBodyLimit::disable())
-        .layer(axum::middleware::from_fn_with_state(app.clone(), guard));
+    let router = guarded(app.clone(), router);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let open = Arc::new(Open::default());
     let mut shutdown = std::pin::pin!(shutdown);

@@ -33,7 +33,7 @@ fn sql(env: &Env, statements: &[&str]) -> Vec<Vec<String>> {
         .build()
         .unwrap();
     rt.block_on(async {
-        use sqlx::{Column, Connection, Row};
+        use sqlx::{Connection, Row};
         sqlx::any::install_default_drivers();
         let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
         let mut last = Vec::new();
