@@ -157,12 +157,13 @@ pub async fn log_in_by_account(app: &Arc<App>, p: LogInByAccount) -> Result<Outp
     let wrong = || Error::new(Code::AuthenticationError, "wrong account name or password");
     let source = current_source();
     let key = (p.account_name.clone(), source);
-    app.logins.check_lock(app, &key, now_ms())?;
+    let limits = LoginLimits::of(app);
+    app.logins.check_lock(&key, now_ms(), limits)?;
     if p.account_type.as_deref().is_some_and(|t| t != "account") {
         return Err(wrong());
     }
     let Some(account) = app.store.account_by_name(&p.account_name).await? else {
-        app.logins.failed(app, &key, now_ms());
+        app.logins.failed(&key, now_ms(), limits);
         return Err(wrong());
     };
     let ok = app
@@ -170,7 +171,7 @@ pub async fn log_in_by_account(app: &Arc<App>, p: LogInByAccount) -> Result<Outp
         .verify(p.password, account.password_hash.clone())
         .await?;
     if !ok {
-        app.logins.failed(app, &key, now_ms());
+        app.logins.failed(&key, now_ms(), limits);
         return Err(wrong());
     }
     app.logins.succeeded(&key);
@@ -230,6 +231,30 @@ fn current_source() -> IpAddr {
 
 /// An account name and the address a login came from.
 type LoginKey = (String, IpAddr);
+
+/// The lockout rule in force (from the `identity.login.*` configs), times in ms.
+#[derive(Debug, Clone, Copy)]
+struct LoginLimits {
+    max_failures: i64,
+    window_ms: i64,
+    lock_ms: i64,
+}
+
+impl LoginLimits {
+    fn of(app: &App) -> LoginLimits {
+        LoginLimits {
+            max_failures: app.configs.get(keys::IDENTITY_LOGIN_MAX_FAILURES),
+            window_ms: app
+                .configs
+                .get(keys::IDENTITY_LOGIN_FAILURE_WINDOW)
+                .as_millis() as i64,
+            lock_ms: app
+                .configs
+                .get(keys::IDENTITY_LOGIN_LOCK_SECONDS)
+                .as_millis() as i64,
+        }
+    }
+}
 
 /// Wrong passwords of one account from one address.
 #[derive(Debug, Clone, Copy)]
@@ -333,7 +358,7 @@ impl Logins {
     }
 
     /// ID.1000 when this address is locked out of this account.
-    fn check_lock(&self, app: &App, key: &LoginKey, now: i64) -> Result<()> {
+    fn check_lock(&self, key: &LoginKey, now: i64, limits: LoginLimits) -> Result<()> {
         let mut failures = self.failures.lock().expect("login failures");
         let Some(f) = failures.get(key).copied() else {
             return Ok(());
@@ -356,8 +381,7 @@ impl Logins {
                 Ok(())
             }
             None => {
-                let window = app.configs.get(keys::IDENTITY_LOGIN_FAILURE_WINDOW).as_millis() as i64;
-                if now - f.since > window {
+                if now - f.since > limits.window_ms {
                     failures.remove(key);
                 }
                 Ok(())
@@ -366,20 +390,17 @@ impl Logins {
     }
 
     /// Count a wrong password; lock the address out of the account at the limit.
-    fn failed(&self, app: &App, key: &LoginKey, now: i64) {
-        let max = app.configs.get(keys::IDENTITY_LOGIN_MAX_FAILURES);
-        let window = app
-            .configs
-            .get(keys::IDENTITY_LOGIN_FAILURE_WINDOW)
-            .as_millis() as i64;
-        let lock = app
-            .configs
-            .get(keys::IDENTITY_LOGIN_LOCK_SECONDS)
-            .as_millis() as i64;
+    fn failed(&self, key: &LoginKey, now: i64, limits: LoginLimits) {
+        let LoginLimits {
+            max_failures,
+            window_ms,
+            lock_ms,
+        } = limits;
         let mut failures = self.failures.lock().expect("login failures");
         if failures.len() >= MAX_TRACKED && !failures.contains_key(key) {
-            failures
-                .retain(|_, f| f.locked_until.is_some_and(|u| u > now) || now - f.since <= window);
+            failures.retain(|_, f| {
+                f.locked_until.is_some_and(|u| u > now) || now - f.since <= window_ms
+            });
             if failures.len() >= MAX_TRACKED {
                 failures.retain(|_, f| f.locked_until.is_some_and(|u| u > now));
             }
@@ -389,7 +410,7 @@ impl Logins {
             since: now,
             locked_until: None,
         });
-        if now - f.since > window {
+        if now - f.since > window_ms {
             *f = Failures {
                 count: 0,
                 since: now,
@@ -397,13 +418,13 @@ impl Logins {
             };
         }
         f.count += 1;
-        if f.count >= max && f.locked_until.is_none() {
-            f.locked_until = Some(now.saturating_add(lock));
+        if f.count >= max_failures && f.locked_until.is_none() {
+            f.locked_until = Some(now.saturating_add(lock_ms));
             tracing::warn!(
                 account = %key.0,
                 address = %key.1,
                 failures = f.count,
-                lock_seconds = lock / 1000,
+                lock_seconds = lock_ms / 1000,
                 "too many wrong passwords: this address is locked out of this account"
             );
         }
@@ -493,6 +514,44 @@ mod tests {
         assert!(!verify_digest(&sha512_hex("pw2"), &h));
         assert_eq!(token_hash("abc").len(), 64);
         assert_ne!(token_hash("abc"), "abc");
+    }
+
+    #[test]
+    fn failures_lock_one_address_within_the_window() {
+        let logins = Logins::new(0, 1);
+        let limits = LoginLimits {
+            max_failures: 3,
+            window_ms: 1_000,
+            lock_ms: 5_000,
+        };
+        let here = ("admin".to_string(), "10.0.0.1".parse().unwrap());
+        let there = ("admin".to_string(), "10.0.0.2".parse().unwrap());
+        // Two failures, then the window passes: the count starts again.
+        logins.failed(&here, 0, limits);
+        logins.failed(&here, 500, limits);
+        assert!(logins.check_lock(&here, 2_000, limits).is_ok());
+        for t in [2_000, 2_100, 2_200] {
+            logins.failed(&here, t, limits);
+        }
+        let e = logins.check_lock(&here, 2_300, limits).unwrap_err();
+        assert_eq!(e.code, Code::AuthenticationError);
+        assert!(e.details.contains("10.0.0.1") && e.details.contains("locked"));
+        assert_eq!(e.opaque.unwrap()["lockedUntil"], 7_200);
+        assert!(
+            logins.check_lock(&there, 2_300, limits).is_ok(),
+            "another address"
+        );
+        assert!(
+            logins.check_lock(&here, 7_201, limits).is_ok(),
+            "the lock ends"
+        );
+        // A success clears the count.
+        logins.failed(&there, 0, limits);
+        logins.failed(&there, 1, limits);
+        logins.succeeded(&there);
+        logins.failed(&there, 2, limits);
+        logins.failed(&there, 3, limits);
+        assert!(logins.check_lock(&there, 4, limits).is_ok());
     }
 
     #[tokio::test]
