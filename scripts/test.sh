@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run every test suite of hostplane: unit tests, the integration suites (real HTTP against real
 # server processes, on SQLite and on PostgreSQL, with real OpenSSH sshd test hosts), the query
-# language's executed tests on both databases, and the end-to-end test with ZStack's own Python
-# client (zstack-mcp-server).
+# language's executed tests on both databases, the fuzzing of the HTTP face and the query
+# language (proptest, a bounded number of cases per run), and the end-to-end test with ZStack's
+# own Python client (zstack-mcp-server).
 #
 # Needs: root (test hosts are sshd processes with their own users and mount namespaces),
 # openssh-server, PostgreSQL server binaries, python3 with venv. `.ci/run` installs them.
