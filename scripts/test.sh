@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Run every test suite of hostplane: unit tests, the integration suites (real HTTP against real
 # server processes, on SQLite and on PostgreSQL, with real OpenSSH sshd test hosts), the query
-# language's executed tests on both databases, the README's curl walkthrough as written
-# (tests/readme/walkthrough.sh, as root and as another SSH user), the end-to-end test with
-# ZStack's own Python client (zstack-mcp-server), and the web console's tests in headless
-# Chromium over WebDriver.
+# language's executed tests on both databases, the fuzzing of the HTTP face and the query
+# language (proptest, a bounded number of cases per run), the README's curl walkthrough as
+# written (tests/readme/walkthrough.sh, as root and as another SSH user), the end-to-end test
+# with ZStack's own Python client (zstack-mcp-server), and the web console's tests in
+# headless Chromium over WebDriver.
 #
 # Needs: root (test hosts are sshd processes with their own users and mount namespaces),
 # openssh-server, sudo, openssl, PostgreSQL server binaries, python3 with venv, bash, zsh and

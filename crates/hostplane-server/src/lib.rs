@@ -20,6 +20,7 @@
 //! - [`ids`], [`time`]: uuids and timestamps, shared by the domain and the store.
 //! - [`error`]: the one domain error type and ZStack's error-code table.
 //! - [`server`]: start-up — open the store, load configs, take hosts back, serve.
+//! - [`netrules`]: allow/refuse rules for the addresses callers may make the server connect to.
 //!
 //! Other crates of the workspace: `hostplane-query` (the query language: parser, catalogue
 //! types, SQL generation), `hostplane-ssh` (the SSH host connector and fact collection),
@@ -30,6 +31,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod netrules;
 pub mod server;
 pub mod store;
 pub mod time;

@@ -70,6 +70,7 @@ async fn build_app(cfg: &ServeConfig) -> anyhow::Result<(Arc<App>, bool)> {
         node: Node::new(node_uuid),
         hosts: Hosts::new(crypto),
         sessions: Default::default(),
+        logins: Default::default(),
         jobs: Default::default(),
     });
     Ok((app, first_start))
@@ -110,9 +111,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
              `hostplane login && hostplane account passwd`"
         );
     }
-    axum::serve(listener, crate::http::router(app))
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    crate::http::limits::serve(listener, app.clone(), crate::http::router(app), shutdown()).await?;
     Ok(())
 }
 

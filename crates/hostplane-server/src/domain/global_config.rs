@@ -36,6 +36,8 @@ pub enum Check {
     List,
     /// Any text that is an absolute path or starts with `~/`.
     Path,
+    /// A list of networks, each allowed or (`!`) refused ([`crate::netrules`]); may be empty.
+    Networks,
 }
 
 /// Whether hostplane acts on a key, or only keeps it so ZStack's clients can read and set it.
@@ -111,6 +113,11 @@ impl ConfigValue for Bytes {
         parse_size(text).map(Bytes)
     }
 }
+impl ConfigValue for crate::netrules::NetRules {
+    fn parse(text: &str) -> Option<Self> {
+        crate::netrules::NetRules::parse(text).ok()
+    }
+}
 
 const MAX: i64 = i64::MAX;
 
@@ -181,9 +188,16 @@ config_keys! {
     KVM_SSH_AUTH_TIMEOUT: Duration = ("kvm", "ssh.authTimeout", "30", Check::Long(1, 3600), Live, "hostplane: seconds the SSH handshake and login may take");
     KVM_TAKEOVER_FLAG_PATH: String = ("kvm", "takeOverFlagPath", "/var/run/zstack/takeOver", Check::Path, Live, "hostplane: where the takeover flag lives on a host (ZStack's path by default, so hosts of a ZStack are recognised)");
     IDENTITY_SESSION_TIMEOUT: Duration = ("identity", "session.timeout", "7200", Check::Long(1, MAX), Live, "seconds a session lives");
-    IDENTITY_SESSION_MAX_CONCURRENT: i64 = ("identity", "session.maxConcurrent", "500", Check::Long(1, MAX), Compat, "sessions an account may hold");
+    IDENTITY_SESSION_MAX_CONCURRENT: i64 = ("identity", "session.maxConcurrent", "500", Check::Long(1, MAX), Live, "sessions an account may hold at once; one more login fails with ID.1006");
+    IDENTITY_LOGIN_MAX_FAILURES: i64 = ("identity", "login.maxFailures", "5", Check::Long(1, MAX), Live, "hostplane: wrong passwords for one account from one address, within login.failureWindow, before that address is locked out of that account");
+    IDENTITY_LOGIN_FAILURE_WINDOW: Duration = ("identity", "login.failureWindow", "300", Check::Long(1, 86400), Live, "hostplane: seconds over which wrong passwords are counted");
+    IDENTITY_LOGIN_LOCK_SECONDS: Duration = ("identity", "login.lockSeconds", "300", Check::Long(1, 86400), Live, "hostplane: seconds an address stays locked out of an account (answered ID.1000 without checking the password)");
     REST_COMPLETED_API_EXPIRED_PERIOD: Duration = ("rest", "completedApi.expiredPeriod", "10800", Check::Long(1, MAX), Live, "seconds the result of a finished job is kept");
     REST_EXPIRED_API_SCAN_INTERVAL: Duration = ("rest", "expiredApi.scanInterval", "3600", Check::Long(1, MAX), Live, "seconds between sweeps of expired job results");
+    REST_MAX_BODY_SIZE: Bytes = ("rest", "request.maxBodySize", "1M", Check::Size, Live, "hostplane: the largest request body; a larger one is answered 413 without being read");
+    REST_READ_TIMEOUT: Duration = ("rest", "request.readTimeout", "30", Check::Long(1, 3600), Live, "hostplane: seconds a client may take to send a request's headers, and again its body (and to start its next request on a kept-alive connection); a slower one is cut off");
+    REST_MAX_CONNECTIONS: i64 = ("rest", "maxConnections", "1024", Check::Long(1, 1000000), Live, "hostplane: open client connections at most; more wait in the listen queue until one closes");
+    REST_WEBHOOK_ALLOWED_NETWORKS: crate::netrules::NetRules = ("rest", "webhook.allowedNetworks", "", Check::Networks, Live, "hostplane: where X-Web-Hook may point: comma-separated CIDRs, each allowed or (with a leading !) refused, first match wins; otherwise loopback, link-local, unspecified and multicast addresses are refused and all others allowed");
 }
 
 fn find(category: &str, name: &str) -> Option<&'static Def> {
@@ -224,6 +238,7 @@ pub fn check_value(d: &Def, value: &str) -> std::result::Result<String, String> 
                 Err(format!("{value} is not a comma-separated list"))
             }
         }
+        Check::Networks => crate::netrules::NetRules::parse(v).map(|_| v.to_string()),
         Check::Path => {
             if (v.starts_with('/') || v.starts_with("~/"))
                 && !v.contains(['\'', '"', '`', '$', '\n', ';', '&', '|'])
@@ -407,6 +422,10 @@ mod tests {
         let p = find("kvm", "takeOverFlagPath").unwrap();
         assert!(check_value(p, "~/.hostplane/takeOver").is_ok());
         assert!(check_value(p, "/tmp/x; rm -rf /").is_err());
+        let n = find("rest", "webhook.allowedNetworks").unwrap();
+        assert_eq!(check_value(n, "").unwrap(), "");
+        assert!(check_value(n, "127.0.0.0/8,!10.0.0.0/8").is_ok());
+        assert!(check_value(n, "localhost").is_err());
     }
 
     /// Every default passes its own rule and reads as its key's type, and every key is

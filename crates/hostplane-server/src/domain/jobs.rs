@@ -27,10 +27,27 @@ use crate::error::{Code, Error, Result};
 use crate::store::jobs::{JobRow, FAILED, SUCCEEDED};
 use crate::time::now_ms;
 
-/// The steps of the jobs whose work is running, by job uuid. Owned by [`App`].
-#[derive(Default, Clone)]
+/// The steps of the jobs whose work is running, by job uuid; the answers to async calls
+/// refused before any work; and the bound on result deliveries. Owned by [`App`].
+#[derive(Clone)]
 pub struct Jobs {
     steps: Arc<Mutex<HashMap<String, String>>>,
+    pub refused: Arc<super::refused::Refused>,
+    /// Results being delivered to callers' URLs (webhooks) at once, at most.
+    pub deliveries: Arc<tokio::sync::Semaphore>,
+}
+
+/// Result deliveries (webhooks) running at once, at most; more wait their turn.
+pub const MAX_DELIVERIES: usize = 32;
+
+impl Default for Jobs {
+    fn default() -> Self {
+        Jobs {
+            steps: Default::default(),
+            refused: Default::default(),
+            deliveries: Arc::new(tokio::sync::Semaphore::new(MAX_DELIVERIES)),
+        }
+    }
 }
 
 impl Jobs {
@@ -117,7 +134,7 @@ where
         }));
         let result = match tokio::time::timeout(timeout, work).await {
             Ok(Ok(r)) => r,
-            Ok(Err(panic)) => Err(Error::internal(format!("the operation crashed: {panic}"))),
+            Ok(Err(panic)) => Err(Error::internal_logged("the operation", panic)),
             Err(_) => Err(Error::new(
                 Code::Timeout,
                 format!(
@@ -157,10 +174,21 @@ pub enum JobView {
     Done(JobResult),
 }
 
-/// Look a job up; `None` when it never existed or was swept.
+/// Look a job up; `None` when it never existed or was swept. A call refused before any work
+/// ([`super::refused`]) is found after the job table, as a job that failed.
 pub async fn view(app: &App, uuid: &str) -> Result<Option<(JobRow, JobView)>> {
     let Some(row) = app.store.job_get(uuid).await? else {
-        return Ok(None);
+        return Ok(app.jobs.refused.get(uuid).map(|r| {
+            let row = JobRow {
+                uuid: uuid.to_string(),
+                api: r.api.to_string(),
+                state: FAILED.to_string(),
+                result: None,
+                create_date: r.created_ms,
+                finished_date: Some(r.created_ms),
+            };
+            (row, JobView::Done(Err(r.error)))
+        }));
     };
     let view = match row.result.as_deref().map(serde_json::from_str::<Value>) {
         None => JobView::Running,

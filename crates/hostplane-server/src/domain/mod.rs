@@ -7,7 +7,8 @@
 //! - [`zone`], [`cluster`]: the containers hosts live in.
 //! - [`host`]: KVM hosts — add, connect, facts, state machines, delete, ping tracking.
 //! - [`catalogue`]: what each resource exposes to the query language; [`query`] runs queries.
-//! - [`jobs`]: asynchronous calls as durable jobs.
+//! - [`jobs`]: asynchronous calls as durable jobs; [`refused`]: the answers to async calls
+//!   refused before any work (no valid session), kept in memory only.
 //! - [`management_node`]: this server as a ZStack management node.
 //!
 //! [`call`] is the one entry point: it checks the session, validates parameters and runs the
@@ -24,6 +25,7 @@ pub mod identity;
 pub mod jobs;
 pub mod management_node;
 pub mod query;
+pub mod refused;
 pub mod validate;
 pub mod zone;
 
@@ -49,14 +51,18 @@ pub struct App {
     pub hosts: host::Hosts,
     /// Sessions recently found valid.
     pub sessions: identity::SessionCache,
+    /// Login bounds: argon2 verifier threads, wrong-password counts and lockouts.
+    pub logins: identity::Logins,
     /// The steps of running jobs.
     pub jobs: jobs::Jobs,
 }
 
-/// Who is calling: the session id the caller presented, if any.
+/// Who is calling: the session id the caller presented, if any, and the address the call
+/// came from (the TCP peer; None when not over TCP).
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
     pub session: Option<String>,
+    pub source: Option<std::net::IpAddr>,
 }
 
 /// One call of an API: its parameters, and for query APIs the parsed query.
@@ -120,7 +126,7 @@ pub async fn call(
             validate::validate(&app.store, spec, &mut call.params).await?;
             // What the table does not name is not the operation's business.
             call.params.0.retain(|k, _| spec.param(k).is_some());
-            run(app.clone(), session, call.params).await
+            identity::with_source(caller.source, run(app.clone(), session, call.params)).await
         }
     }
 }

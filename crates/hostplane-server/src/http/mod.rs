@@ -7,12 +7,15 @@
 //! - [`jobs`]: `GET /v1/api-jobs/{uuid}`.
 //! - [`rpc`]: `POST /zstack/api` and `GET /zstack/api/result/{uuid}`.
 //! - [`webhook`]: `X-Web-Hook`, the result of an async call POSTed to the caller's URL.
+//! - [`limits`]: the listener and the guard around every request (body limit, read timeouts,
+//!   connection cap, request ids, access log, panics).
 //!
 //! Handlers stay thin: no SQL, no SSH and no business rule lives here.
 
 pub mod decode;
 pub mod encode;
 pub mod jobs;
+pub mod limits;
 pub mod rest;
 pub mod routes;
 pub mod rpc;

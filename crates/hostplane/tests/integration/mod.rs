@@ -7,6 +7,7 @@ mod protocol;
 mod pty;
 mod query;
 mod readme;
+mod security;
 mod sim;
 mod zones_clusters;
 mod zstack_mcp;
