@@ -8,7 +8,8 @@
 //! - [`session`]: the session file, login and re-login, reading passwords;
 //! - [`output`]: tables, JSON, YAML, errors, the spinner;
 //! - [`shell`]: the interactive shell;
-//! - [`shortcuts`]: `zone`, `cluster`, `host` and `config` commands.
+//! - [`shortcuts`]: `zone`, `cluster`, `host` and `config` commands;
+//!   [`events`]: `host events`.
 //!
 //! Exit codes: 0 success, 1 the API (or the server, or the network) failed, 2 usage error.
 //! No command takes a password as an argument of its own; see [`session`].
@@ -16,6 +17,7 @@
 pub mod apis;
 pub mod args;
 pub mod client;
+pub mod events;
 pub mod output;
 pub mod session;
 pub mod shell;
@@ -114,6 +116,10 @@ pub struct ServeArgs {
     /// The key that encrypts host credentials: 64 hex digits (default: <data-dir>/secret.key).
     #[arg(long, env = "HOSTPLANE_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
+    /// Require `Authorization: Bearer <this token>` on GET /metrics (default: no token; the
+    /// metrics show counts only).
+    #[arg(long, env = "HOSTPLANE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl From<ServeArgs> for ServeConfig {
@@ -124,6 +130,7 @@ impl From<ServeArgs> for ServeConfig {
             database_url: a.database_url,
             admin_password: a.admin_password,
             secret_key: a.secret_key,
+            metrics_token: a.metrics_token,
         }
     }
 }

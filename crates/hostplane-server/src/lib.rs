@@ -17,6 +17,8 @@
 //! - [`store`]: SQLite or PostgreSQL through one sqlx pool; one file per table. Knows
 //!   nothing of HTTP or SSH.
 //! - [`error`]: the one domain error type and ZStack's error-code table.
+//! - [`metrics`]: what `GET /metrics` shows (Prometheus text), counted where things happen.
+//! - [`webhook_target`]: which URLs a webhook may be sent to.
 //! - [`server`]: start-up — open the store, load configs, take hosts back, serve.
 //!
 //! Other crates of the workspace: `hostplane-query` (the query language: parser, catalogue
@@ -27,6 +29,8 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod metrics;
 pub mod server;
 pub mod store;
 pub mod time;
+pub mod webhook_target;

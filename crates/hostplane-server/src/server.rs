@@ -24,6 +24,8 @@ pub struct ServeConfig {
     pub admin_password: Option<String>,
     /// 64 hex digits; None: the key file in the data directory.
     pub secret_key: Option<String>,
+    /// When set, `GET /metrics` needs `Authorization: Bearer <this>`.
+    pub metrics_token: Option<String>,
 }
 
 /// Build the application: everything but the listener.
@@ -61,6 +63,8 @@ pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Arc<App>> {
         hosts: Hosts::new(crypto),
         sessions: Default::default(),
         jobs: Default::default(),
+        metrics: crate::metrics::Metrics::new().with_bearer_token(cfg.metrics_token.clone()),
+        event_hooks: Default::default(),
     }))
 }
 
@@ -75,6 +79,8 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         );
     }
     jobs::start_sweeper(app.clone());
+    crate::domain::host::events::start_sweeper(app.clone());
+    crate::domain::host::event_hooks::start(app.clone());
     management_node::join_and_beat(app.clone()).await?;
     crate::domain::host::tracker::take_over_all(app.clone()).await?;
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
@@ -82,7 +88,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         listen = %listener.local_addr()?,
         store = ?app.store.backend(),
         version = env!("CARGO_PKG_VERSION"),
-        "hostplane is serving ZStack's API at /zstack/v1 and /zstack/api"
+        "hostplane is serving ZStack's API at /zstack/v1 and /zstack/api (reference at /docs, metrics at /metrics)"
     );
     axum::serve(listener, crate::http::router(app))
         .with_graceful_shutdown(shutdown())

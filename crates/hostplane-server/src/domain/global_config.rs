@@ -168,6 +168,8 @@ config_keys! {
     HOST_MAINTENANCE_POLICY: String = ("host", "host.maintenance.policy", "StopVmOnMigrationFailure", Check::OneOf(&["StopVmOnMigrationFailure", "JustMigrate"]), Compat, "what maintenance does when a VM cannot migrate");
     HOST_ADD_BATCH_LIMIT: i64 = ("host", "add.batchLimit", "500", Check::Long(1, 100000), Compat, "hosts one batch add may name");
     HOST_ADD_PARALLELISM: i64 = ("host", "add.parallelismDegree", "30", Check::Long(1, 100000), Live, "hostplane: AddKVMHost calls connecting at once (ZStack fixes 30)");
+    HOST_EVENT_RETENTION: Duration = ("host", "event.retentionPeriod", "2592000", Check::Long(1, MAX), Live, "hostplane: seconds a host event (QueryHostEvent) is kept");
+    HOST_EVENT_MAX_COUNT: i64 = ("host", "event.maxCount", "1000000", Check::Long(1, MAX), Live, "hostplane: at most this many host events are kept, the newest");
     KVM_RESERVED_MEMORY: Bytes = ("kvm", "reservedMemory", "1G", Check::Size, Live, "memory a host must have above this to be added");
     KVM_RESERVED_CPU: i64 = ("kvm", "reservedCpu", "512", Check::Long(0, MAX), Compat, "CPU reserve (allocation only)");
     KVM_MIGRATION_QUANTITY: i64 = ("kvm", "vm.migrationQuantity", "2", Check::Long(1, 1000), Compat, "parallel migrations during maintenance");
@@ -183,6 +185,7 @@ config_keys! {
     IDENTITY_SESSION_TIMEOUT: Duration = ("identity", "session.timeout", "7200", Check::Long(1, MAX), Live, "seconds a session lives");
     IDENTITY_SESSION_MAX_CONCURRENT: i64 = ("identity", "session.maxConcurrent", "500", Check::Long(1, MAX), Compat, "sessions an account may hold");
     REST_COMPLETED_API_EXPIRED_PERIOD: Duration = ("rest", "completedApi.expiredPeriod", "10800", Check::Long(1, MAX), Live, "seconds the result of a finished job is kept");
+    WEBHOOK_ALLOW_LOCAL_TARGETS: bool = ("webhook", "allowLocalTargets", "false", Check::Bool, Live, "hostplane: let webhooks reach loopback, link-local and other local addresses (refused by default: a webhook must not reach the server's own services or a cloud's metadata service)");
     REST_EXPIRED_API_SCAN_INTERVAL: Duration = ("rest", "expiredApi.scanInterval", "3600", Check::Long(1, MAX), Live, "seconds between sweeps of expired job results");
 }
 

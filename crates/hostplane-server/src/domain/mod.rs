@@ -51,6 +51,10 @@ pub struct App {
     pub sessions: identity::SessionCache,
     /// The steps of running jobs.
     pub jobs: jobs::Jobs,
+    /// What `GET /metrics` shows.
+    pub metrics: crate::metrics::Metrics,
+    /// Host events on their way to webhook subscriptions.
+    pub event_hooks: host::event_hooks::EventHooks,
 }
 
 /// Who is calling: the session id the caller presented, if any.

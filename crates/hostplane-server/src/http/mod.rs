@@ -7,12 +7,18 @@
 //! - [`jobs`]: `GET /v1/api-jobs/{uuid}`.
 //! - [`rpc`]: `POST /zstack/api` and `GET /zstack/api/result/{uuid}`.
 //! - [`webhook`]: `X-Web-Hook`, the result of an async call POSTed to the caller's URL.
+//! - [`metrics`]: `GET /metrics`, and the layer that gives each request an id and counts it.
+//! - [`openapi`]: the OpenAPI 3.1 document, generated from the API and route tables, at
+//!   `/zstack/v1/openapi.json`; [`docs`]: the browsable reference at `/docs` (Swagger UI).
 //!
 //! Handlers stay thin: no SQL, no SSH and no business rule lives here.
 
 pub mod decode;
+pub mod docs;
 pub mod encode;
 pub mod jobs;
+pub mod metrics;
+pub mod openapi;
 pub mod rest;
 pub mod routes;
 pub mod rpc;
@@ -20,6 +26,7 @@ pub mod webhook;
 
 use std::sync::Arc;
 
+use axum::middleware::from_fn_with_state;
 use axum::routing::{any, get, post};
 use axum::Router;
 
@@ -33,6 +40,12 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/zstack/api", post(rpc::call))
         .route("/zstack/api/", post(rpc::call))
         .route("/zstack/api/result/{uuid}", get(rpc::result))
+        .route("/metrics", get(metrics::serve))
+        .route("/zstack/v1/openapi.json", get(openapi::serve))
+        .route("/docs", get(docs::index))
+        .route("/docs/", get(docs::index))
+        .route("/docs/{file}", get(docs::asset))
         .fallback(rest::dispatch)
+        .layer(from_fn_with_state(app.clone(), metrics::track))
         .with_state(app)
 }

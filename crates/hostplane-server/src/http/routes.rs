@@ -65,6 +65,28 @@ pub static ROUTES: &[Route] = &[
     r(Method::PUT, "/hosts/{uuid}/actions", "ChangeHostState"),
     r(Method::PUT, "/hosts/{uuid}/actions", "UpdateHost"),
     r(Method::PUT, "/hosts/kvm/{uuid}/actions", "UpdateKVMHost"),
+    // hostplane's additions
+    r(Method::GET, "/host-events", "QueryHostEvent"),
+    r(
+        Method::POST,
+        "/host-event-subscriptions",
+        "CreateHostEventSubscription",
+    ),
+    r(
+        Method::GET,
+        "/host-event-subscriptions",
+        "QueryHostEventSubscription",
+    ),
+    r(
+        Method::GET,
+        "/host-event-subscriptions/{uuid}",
+        "QueryHostEventSubscription",
+    ),
+    r(
+        Method::DELETE,
+        "/host-event-subscriptions/{uuid}",
+        "DeleteHostEventSubscription",
+    ),
     r(Method::GET, "/global-configurations", "QueryGlobalConfig"),
     r(
         Method::PUT,
