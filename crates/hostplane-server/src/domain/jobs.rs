@@ -130,46 +130,50 @@ where
     // Every log line of the work carries the job (and, in JSON logs, its API).
     let span = tracing::info_span!("job", job = %job, api = %api);
     let started = std::time::Instant::now();
-    tokio::spawn(async move {
-        let steps = current.steps.clone();
-        let work = tokio::spawn(
-            JOB.scope(current, async move {
-                let r = work.await;
-                // Whether it ended in time or after the job timed out: its step goes with it.
-                steps.lock().expect("job steps").remove(&job_id);
-                r
-            })
-            .instrument(span),
-        );
-        let mut timed_out = false;
-        let result = match tokio::time::timeout(timeout, work).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(panic)) => Err(Error::internal(format!("the operation crashed: {panic}"))),
-            Err(_) => Err({
-                timed_out = true;
-                Error::new(
-                    Code::Timeout,
-                    format!(
-                        "{api} did not finish within {} ms; it goes on in the background",
-                        timeout.as_millis()
-                    ),
-                )
-            }),
-        };
-        if let Err(e) = &result {
-            tracing::info!(job = %job, api = %api, error = %e, "job failed");
+    let outer = span.clone();
+    tokio::spawn(
+        async move {
+            let steps = current.steps.clone();
+            let work = tokio::spawn(
+                JOB.scope(current, async move {
+                    let r = work.await;
+                    // Whether it ended in time or after the job timed out: its step goes with it.
+                    steps.lock().expect("job steps").remove(&job_id);
+                    r
+                })
+                .instrument(span),
+            );
+            let mut timed_out = false;
+            let result = match tokio::time::timeout(timeout, work).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(panic)) => Err(Error::internal(format!("the operation crashed: {panic}"))),
+                Err(_) => Err({
+                    timed_out = true;
+                    Error::new(
+                        Code::Timeout,
+                        format!(
+                            "{api} did not finish within {} ms; it goes on in the background",
+                            timeout.as_millis()
+                        ),
+                    )
+                }),
+            };
+            if let Err(e) = &result {
+                tracing::info!(job = %job, api = %api, error = %e, "job failed");
+            }
+            let outcome = match (&result, timed_out) {
+                (Ok(_), _) => "succeeded",
+                (Err(_), true) => "timeout",
+                (Err(_), false) => "failed",
+            };
+            app.metrics.job(&api, outcome, started.elapsed());
+            finish(&app, &job, &result).await;
+            if let Some(f) = on_finish {
+                f(job, result);
+            }
         }
-        let outcome = match (&result, timed_out) {
-            (Ok(_), _) => "succeeded",
-            (Err(_), true) => "timeout",
-            (Err(_), false) => "failed",
-        };
-        app.metrics.job(&api, outcome, started.elapsed());
-        finish(&app, &job, &result).await;
-        if let Some(f) = on_finish {
-            f(job, result);
-        }
-    });
+        .instrument(outer),
+    );
     Ok(uuid)
 }
 

@@ -172,18 +172,19 @@ pub fn inventory(e: &HostEventRow) -> Inventory {
     }
 }
 
-/// Sweep events past their retention, every tenth of the retention period (between 1 s and
-/// 5 min); a config change applies at once.
+/// Sweep events past their retention every tenth of the retention period (between 1 s and
+/// 5 min), and at once after a config change.
 pub fn start_sweeper(app: Arc<App>) {
     tokio::spawn(async move {
+        let mut changed = app.configs.subscribe();
         loop {
             let keep = app.configs.get(keys::HOST_EVENT_RETENTION);
             let every = (keep / 10).clamp(Duration::from_secs(1), Duration::from_secs(300));
-            let mut changed = app.configs.subscribe();
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
-                _ = changed.changed() => continue,
+                r = changed.changed() => if r.is_err() { return },
             }
+            let keep = app.configs.get(keys::HOST_EVENT_RETENTION);
             let before = now_ms() - keep.as_millis() as i64;
             let max = app.configs.get(keys::HOST_EVENT_MAX_COUNT);
             match app.store.host_events_sweep(before, max).await {
