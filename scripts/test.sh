@@ -2,10 +2,12 @@
 # Run every test suite of hostplane: unit tests, the integration suites (real HTTP against real
 # server processes, on SQLite and on PostgreSQL, with real OpenSSH sshd test hosts), the query
 # language's executed tests on both databases, and the end-to-end test with ZStack's own Python
-# client (zstack-mcp-server).
+# client (zstack-mcp-server), the metrics and OpenAPI end-to-end tests (Python's Prometheus parser and
+# OpenAPI validator), and the API reference at /docs in headless Chromium.
 #
 # Needs: root (test hosts are sshd processes with their own users and mount namespaces),
-# openssh-server, PostgreSQL server binaries, python3 with venv. `.ci/run` installs them.
+# openssh-server, PostgreSQL server binaries, python3 with venv, chromium and chromium-driver.
+# `.ci/run` installs them.
 # PostgreSQL: HOSTPLANE_TEST_PG_URL if set, else a throwaway cluster started here.
 # Python: HOSTPLANE_E2E_PYTHON if set, else a venv under target/e2e-venv.
 set -euo pipefail
@@ -37,7 +39,7 @@ fi
 
 if [ -z "${HOSTPLANE_E2E_PYTHON:-}" ]; then
     venv="$root/target/e2e-venv"
-    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import zstack_mcp' 2>/dev/null; then
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import zstack_mcp, prometheus_client, openapi_spec_validator' 2>/dev/null; then
         python3 -m venv "$venv"
         "$venv/bin/pip" install -q -r tests/e2e/requirements.txt
     fi

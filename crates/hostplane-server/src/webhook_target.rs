@@ -15,7 +15,8 @@
 //! - redirects are never followed (a redirect is another target, unchecked).
 //!
 //! Private ranges (10/8, 172.16/12, 192.168/16) are allowed: webhook receivers of an on-premise
-//! fleet manager live there. Only `http` and `https` URLs are accepted, without user info.
+//! fleet manager live there. Only `http` and `https` URLs are accepted, without user info;
+//! `https` certificates are verified against the system's CA certificates.
 //!
 //! This module is shared by every webhook hostplane sends (host event subscriptions; the
 //! `X-Web-Hook` of async calls can use [`check_url`] and [`client`] the same way). It never logs

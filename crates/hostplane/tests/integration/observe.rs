@@ -459,3 +459,97 @@ fn json_logs() {
     assert_eq!(connected["host.uuid"], he.uuid.as_str(), "{connected}");
     assert!(!log.contains(&he.host.password), "a password in the log");
 }
+
+/// A webhook over https: the receiver's certificate is signed by a CA the server trusts
+/// through the system store (`SSL_CERT_FILE` here); the receiver is Python's own HTTPS server.
+#[test]
+fn webhook_over_https() {
+    let dir = std::env::temp_dir().join(format!("hostplane-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sh = |cmd: &str| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", cmd])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=hostplane-test-ca");
+    sh("openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj /CN=localhost");
+    sh("printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext && \
+        openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 2 -extfile ext");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        dir.join("receiver.py"),
+        format!(
+            r#"import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open("got.json", "ab") as f:
+            f.write(body + b"\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+s = http.server.HTTPServer(("127.0.0.1", {port}), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain("leaf.pem", "leaf.key")
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+s.serve_forever()
+"#
+        ),
+    )
+    .unwrap();
+    let mut receiver = std::process::Command::new("python3")
+        .arg("receiver.py")
+        .current_dir(&dir)
+        .spawn()
+        .expect("start the https receiver");
+    let he = HostEnv::start(
+        Db::Sqlite,
+        vec![(
+            "SSL_CERT_FILE".into(),
+            dir.join("ca.pem").display().to_string(),
+        )],
+    );
+    let api = &he.env.api;
+    assert_eq!(
+        api.set_config("webhook", "allowLocalTargets", "true")
+            .status,
+        200
+    );
+    let url = format!("https://localhost:{port}/hook");
+    let r = api.post(
+        "/host-event-subscriptions",
+        json!({"name": "tls", "url": url}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    he.state("disable");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let got = loop {
+        let got = std::fs::read_to_string(dir.join("got.json")).unwrap_or_default();
+        if got.contains("\"Disabled\"") {
+            break got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing delivered over https:\n{}",
+            he.env.server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let event: Value = serde_json::from_str(got.lines().next().unwrap()).unwrap();
+    assert_eq!(event["event"]["type"], "StateChanged");
+    let _ = receiver.kill();
+    let _ = receiver.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -220,7 +220,7 @@ async fn deliver(app: &App, s: &SubscriptionRow, e: &HostEventRow) {
                 }
                 tracing::info!(
                     subscription = %s.uuid, event = e.id, attempt, url = %webhook_target::redacted(&url),
-                    error = %err, "event webhook not delivered"
+                    error = %chain(&err), "event webhook not delivered"
                 );
             }
         }
@@ -231,6 +231,18 @@ async fn deliver(app: &App, s: &SubscriptionRow, e: &HostEventRow) {
     }
     app.metrics.webhook_delivery("failed");
     tracing::warn!(subscription = %s.uuid, event = e.id, tries = TRIES, "giving up on an event webhook");
+}
+
+/// An error with its causes: reqwest's own text leaves out why a request failed.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 fn refusal(err: &reqwest::Error) -> Option<Refused> {
