@@ -182,9 +182,6 @@ fn param_schema(p: &Param) -> Value {
         s.insert("writeOnly".into(), true.into());
         notes.push("secret: never logged or returned".into());
     }
-    if !p.no_trim && p.ty == ParamType::Str {
-        notes.push("leading and trailing spaces are trimmed".into());
-    }
     if !notes.is_empty() {
         let mut d = notes.join("; ");
         d.push('.');
