@@ -210,6 +210,22 @@ fn host_events_follow_a_hosts_life(db: Db) {
     // The host is gone: following the expansion finds nothing.
     let gone = api.query("/host-events?q=host.name=h&count=true");
     assert_eq!(gone["total"], 0);
+    // The legacy RPC face serves the same query.
+    let r = api.send(
+        Method::POST,
+        "/zstack/api",
+        Some(json!({"org.zstack.hostplane.APIQueryHostEventMsg": {
+            "conditions": [{"name": "hostUuid", "op": "=", "value": he.uuid},
+                           {"name": "type", "op": "=", "value": "Deleted"}],
+            "session": {"uuid": api.session.clone().unwrap()},
+        }})),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let result: Value = serde_json::from_str(r.body["result"].as_str().unwrap()).unwrap();
+    let reply = &result["org.zstack.hostplane.APIQueryHostEventReply"];
+    assert_eq!(reply["success"], true, "{result}");
+    assert_eq!(reply["inventories"][0]["id"], events[13]["id"], "{result}");
 }
 
 fn event_retention_is_bounded(db: Db) {
