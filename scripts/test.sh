@@ -4,8 +4,9 @@
 # language's executed tests on both databases, the fuzzing of the HTTP face and the query
 # language (proptest, a bounded number of cases per run), the README's curl walkthrough as
 # written (tests/readme/walkthrough.sh, as root and as another SSH user), the end-to-end test
-# with ZStack's own Python client (zstack-mcp-server), and the web console's tests in
-# headless Chromium over WebDriver.
+# with ZStack's own Python client (zstack-mcp-server), the metrics and OpenAPI end-to-end
+# tests (Python's Prometheus parser and OpenAPI validator), the web console's tests and the
+# API reference at /docs in headless Chromium over WebDriver.
 #
 # Needs: root (test hosts are sshd processes with their own users and mount namespaces),
 # openssh-server, sudo, openssl, PostgreSQL server binaries, python3 with venv, bash, zsh and
@@ -44,7 +45,7 @@ fi
 
 if [ -z "${HOSTPLANE_E2E_PYTHON:-}" ]; then
     venv="$root/target/e2e-venv"
-    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import zstack_mcp' 2>/dev/null; then
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import zstack_mcp, prometheus_client, openapi_spec_validator' 2>/dev/null; then
         python3 -m venv "$venv"
         "$venv/bin/pip" install -q -r tests/e2e/requirements.txt
     fi

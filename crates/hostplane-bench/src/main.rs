@@ -6,8 +6,8 @@
 //! --smoke` (< 1 min, tiny sizes, for CI), `--only a,c` for a subset.
 //!
 //! Benchmarks: [`add_latency`] (a), [`bulk`] (b), [`query`] (c and d), [`tracking`] (e),
-//! [`footprint`] (f), [`security`] (g: sessionless calls and login floods). Each measures its
-//! baseline in the same run where one exists.
+//! [`footprint`] (f), [`security`] (g: sessionless calls and login floods), [`scrape`] (h:
+//! /metrics scrape cost). Each measures its baseline in the same run where one exists.
 
 mod add_latency;
 mod api;
@@ -15,6 +15,7 @@ mod bulk;
 mod footprint;
 mod procs;
 mod query;
+mod scrape;
 mod security;
 mod seed;
 mod tracking;
@@ -504,8 +505,12 @@ fn main() -> anyhow::Result<()> {
             eprintln!("g: sessionless calls and login floods");
             record("g", security::run(&ctx).await, &mut rows);
         }
+        if want("h") {
+            eprintln!("h: /metrics scrape cost");
+            record("h", scrape::run(&ctx).await, &mut rows);
+        }
     });
-    rows.sort_by_key(|r| "fabcdeg".find(r.bench).unwrap_or(9));
+    rows.sort_by_key(|r| "fabcdegh".find(r.bench).unwrap_or(9));
     print_table(&rows, mode);
 
     let report = json!({

@@ -11,7 +11,8 @@
 //! - [`shell`]: the interactive shell;
 //! - [`complete`]: tab completion (the shell's, and `completions bash|zsh|fish`);
 //! - [`interrupt`]: what Ctrl-C does;
-//! - [`shortcuts`]: `zone`, `cluster`, `host`, `config` and `account` commands.
+//! - [`shortcuts`]: `zone`, `cluster`, `host`, `config` and `account` commands;
+//!   [`events`]: `host events`.
 //!
 //! Exit codes: 0 success, 1 the API (or the server, or the network) failed, 2 usage error,
 //! 130 interrupted. No command takes a password as an argument of its own; see [`session`].
@@ -21,6 +22,7 @@ pub mod args;
 pub mod check;
 pub mod client;
 pub mod complete;
+pub mod events;
 pub mod interrupt;
 pub mod output;
 pub mod session;
@@ -163,6 +165,10 @@ pub struct ServeArgs {
     /// The key that encrypts host credentials: 64 hex digits (default: <data-dir>/secret.key).
     #[arg(long, env = "HOSTPLANE_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
+    /// Require `Authorization: Bearer <this token>` on GET /metrics (default: no token; the
+    /// metrics show counts only).
+    #[arg(long, env = "HOSTPLANE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// The default port of `--listen` when only an address is given.
@@ -215,6 +221,7 @@ impl From<ServeArgs> for ServeConfig {
             database_url: a.database_url,
             admin_password: a.admin_password,
             secret_key: a.secret_key,
+            metrics_token: a.metrics_token,
         }
     }
 }

@@ -113,6 +113,20 @@ pub enum HostCmd {
     Enable { host: String },
     /// Disable a host.
     Disable { host: String },
+    /// What happened to a host (status and state changes, add, delete, reconnects), oldest
+    /// first; a deleted host by its uuid.
+    Events {
+        host: String,
+        /// Only events since then: 90s, 30m, 2h, 7d, or a date (2026-11-30).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only events of this type.
+        #[arg(long = "type", value_parser = clap::builder::PossibleValuesParser::new(super::events::kinds()))]
+        kind: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -464,6 +478,12 @@ pub fn host(ctx: &mut Ctx, c: HostCmd) -> Result<(), Failure> {
         HostCmd::Maintain { host } => change_state(ctx, &host, "maintain"),
         HostCmd::Enable { host } => change_state(ctx, &host, "enable"),
         HostCmd::Disable { host } => change_state(ctx, &host, "disable"),
+        HostCmd::Events {
+            host,
+            since,
+            kind,
+            limit,
+        } => super::events::host_events(ctx, &host, since.as_deref(), kind.as_deref(), limit),
     }
 }
 

@@ -19,6 +19,8 @@
 //!   nothing of HTTP, SSH or the domain.
 //! - [`ids`], [`time`]: uuids and timestamps, shared by the domain and the store.
 //! - [`error`]: the one domain error type and ZStack's error-code table.
+//! - [`metrics`]: what `GET /metrics` shows (Prometheus text), counted where things happen.
+//! - [`webhook_target`]: which URLs a webhook may be sent to.
 //! - [`server`]: start-up — open the store, load configs, take hosts back, serve.
 //! - [`netrules`]: allow/refuse rules for the addresses callers may make the server connect to.
 //!
@@ -31,7 +33,9 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod metrics;
 pub mod netrules;
 pub mod server;
 pub mod store;
 pub mod time;
+pub mod webhook_target;

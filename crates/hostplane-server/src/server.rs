@@ -29,6 +29,8 @@ pub struct ServeConfig {
     pub admin_password: Option<String>,
     /// 64 hex digits; None: the key file in the data directory.
     pub secret_key: Option<String>,
+    /// When set, `GET /metrics` needs `Authorization: Bearer <this>`.
+    pub metrics_token: Option<String>,
 }
 
 /// Build the application: everything but the listener.
@@ -72,6 +74,8 @@ async fn build_app(cfg: &ServeConfig) -> anyhow::Result<(Arc<App>, bool)> {
         sessions: Default::default(),
         logins: Default::default(),
         jobs: Default::default(),
+        metrics: crate::metrics::Metrics::new().with_bearer_token(cfg.metrics_token.clone()),
+        event_hooks: Default::default(),
     });
     Ok((app, first_start))
 }
@@ -87,6 +91,8 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         );
     }
     jobs::start_sweeper(app.clone());
+    crate::domain::host::events::start_sweeper(app.clone());
+    crate::domain::host::event_hooks::start(app.clone());
     management_node::join_and_beat(app.clone()).await?;
     crate::domain::host::tracker::take_over_all(app.clone()).await?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
@@ -99,7 +105,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         data_dir = %data_dir.display(),
         store = ?app.store.backend(),
         version = env!("CARGO_PKG_VERSION"),
-        "hostplane is serving ZStack's API at /zstack/v1 and /zstack/api"
+        "hostplane is serving ZStack's API at /zstack/v1 and /zstack/api (reference at /docs, metrics at /metrics)"
     );
     if first_start {
         use std::io::Write;

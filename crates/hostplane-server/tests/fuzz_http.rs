@@ -46,6 +46,7 @@ fn fixture() -> &'static Fixture {
             database_url: None,
             admin_password: None,
             secret_key: None,
+            metrics_token: None,
         };
         let (router, session) = rt.block_on(async {
             let app = build(&cfg).await.expect("build the app");

@@ -7,6 +7,8 @@
 
 use std::io::IsTerminal;
 
+mod logging;
+
 use clap::Parser;
 use hostplane_cli::{Cli, Command, ServeCli};
 
@@ -31,14 +33,18 @@ fn main() {
 
 fn serve_main(serve: ServeCli) -> i32 {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let json = std::env::var("HOSTPLANE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HOSTPLANE_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_ansi(std::io::stdout().is_terminal() && !no_color && !json)
-        .init();
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("HOSTPLANE_LOG")
+            .unwrap_or_else(|_| "info".into())
+    };
+    // JSON lines with HOSTPLANE_LOG_FORMAT=json (never coloured); else text, coloured only on
+    // a terminal.
+    if !logging::init_json(filter()) {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_ansi(std::io::stdout().is_terminal() && !no_color)
+            .init();
+    }
     let run = tokio::runtime::Runtime::new()
         .map_err(anyhow::Error::from)
         .and_then(|rt| rt.block_on(hostplane_server::server::serve(serve.args.into())));

@@ -825,6 +825,70 @@ pub static APIS: &[ApiSpec] = &[
         "org.zstack.header.tag.APIQueryUserTagReply",
         "UserTag",
     ),
+    // --- hostplane's additions: host events, and webhook subscriptions to them
+    query(
+        "QueryHostEvent",
+        "org.zstack.hostplane.APIQueryHostEventMsg",
+        "org.zstack.hostplane.APIQueryHostEventReply",
+        "HostEvent",
+    ),
+    creating(asynch(
+        "CreateHostEventSubscription",
+        "org.zstack.hostplane.APICreateHostEventSubscriptionMsg",
+        "org.zstack.hostplane.APICreateHostEventSubscriptionEvent",
+        op::<host::event_hooks::CreateHostEventSubscription>(),
+        &[
+            NAME,
+            DESCRIPTION,
+            Param {
+                name: "url",
+                max_len: Some(2048),
+                empty_ok: false,
+                ..STR
+            },
+            Param {
+                name: "hostUuid",
+                resource: Some(Res::Host),
+                ..OPT
+            },
+            Param {
+                name: "eventTypes",
+                ty: ParamType::StrList,
+                ..OPT
+            },
+            Param {
+                name: "secret",
+                max_len: Some(1024),
+                secret: true,
+                no_trim: true,
+                ..OPT
+            },
+            RESOURCE_UUID,
+            SYSTEM_TAGS,
+            USER_TAGS,
+        ],
+    )),
+    query(
+        "QueryHostEventSubscription",
+        "org.zstack.hostplane.APIQueryHostEventSubscriptionMsg",
+        "org.zstack.hostplane.APIQueryHostEventSubscriptionReply",
+        "HostEventSubscription",
+    ),
+    asynch(
+        "DeleteHostEventSubscription",
+        "org.zstack.hostplane.APIDeleteHostEventSubscriptionMsg",
+        "org.zstack.hostplane.APIDeleteHostEventSubscriptionEvent",
+        op::<host::event_hooks::DeleteHostEventSubscription>(),
+        &[
+            Param {
+                name: "uuid",
+                ..STR
+            },
+            DELETE_MODE,
+            SYSTEM_TAGS,
+            USER_TAGS,
+        ],
+    ),
     // --- global configs
     query(
         "QueryGlobalConfig",

@@ -175,6 +175,8 @@ config_keys! {
     HOST_MAINTENANCE_POLICY: String = ("host", "host.maintenance.policy", "StopVmOnMigrationFailure", Check::OneOf(&["StopVmOnMigrationFailure", "JustMigrate"]), Compat, "what maintenance does when a VM cannot migrate");
     HOST_ADD_BATCH_LIMIT: i64 = ("host", "add.batchLimit", "500", Check::Long(1, 100000), Compat, "hosts one batch add may name");
     HOST_ADD_PARALLELISM: i64 = ("host", "add.parallelismDegree", "30", Check::Long(1, 100000), Live, "hostplane: AddKVMHost calls connecting at once (ZStack fixes 30)");
+    HOST_EVENT_RETENTION: Duration = ("host", "event.retentionPeriod", "2592000", Check::Long(1, MAX), Live, "hostplane: seconds a host event (QueryHostEvent) is kept");
+    HOST_EVENT_MAX_COUNT: i64 = ("host", "event.maxCount", "1000000", Check::Long(1, MAX), Live, "hostplane: at most this many host events are kept, the newest");
     KVM_RESERVED_MEMORY: Bytes = ("kvm", "reservedMemory", "1G", Check::Size, Live, "memory a host must have above this to be added");
     KVM_RESERVED_CPU: i64 = ("kvm", "reservedCpu", "512", Check::Long(0, MAX), Compat, "CPU reserve (allocation only)");
     KVM_MIGRATION_QUANTITY: i64 = ("kvm", "vm.migrationQuantity", "2", Check::Long(1, 1000), Compat, "parallel migrations during maintenance");
@@ -193,6 +195,7 @@ config_keys! {
     IDENTITY_LOGIN_FAILURE_WINDOW: Duration = ("identity", "login.failureWindow", "300", Check::Long(1, 86400), Live, "hostplane: seconds over which wrong passwords are counted");
     IDENTITY_LOGIN_LOCK_SECONDS: Duration = ("identity", "login.lockSeconds", "300", Check::Long(1, 86400), Live, "hostplane: seconds an address stays locked out of an account (answered ID.1000 without checking the password)");
     REST_COMPLETED_API_EXPIRED_PERIOD: Duration = ("rest", "completedApi.expiredPeriod", "10800", Check::Long(1, MAX), Live, "seconds the result of a finished job is kept");
+    WEBHOOK_ALLOW_LOCAL_TARGETS: bool = ("webhook", "allowLocalTargets", "false", Check::Bool, Live, "hostplane: let webhooks reach loopback, link-local and other local addresses (refused by default: a webhook must not reach the server's own services or a cloud's metadata service)");
     REST_EXPIRED_API_SCAN_INTERVAL: Duration = ("rest", "expiredApi.scanInterval", "3600", Check::Long(1, MAX), Live, "seconds between sweeps of expired job results");
     REST_MAX_BODY_SIZE: Bytes = ("rest", "request.maxBodySize", "1M", Check::Size, Live, "hostplane: the largest request body; a larger one is answered 413 without being read");
     REST_READ_TIMEOUT: Duration = ("rest", "request.readTimeout", "30", Check::Long(1, 3600), Live, "hostplane: seconds a client may take to send a request's headers, and again its body (and to start its next request on a kept-alive connection); a slower one is cut off");

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use tracing::Instrument;
 
 use super::global_config::keys;
 use super::{App, Output};
@@ -57,11 +58,29 @@ impl Jobs {
     }
 }
 
-/// The job a piece of work belongs to, for [`step`].
+/// The job a piece of work belongs to, for [`step`] and [`current`].
 #[derive(Clone)]
 struct Current {
     job: String,
+    api: String,
     steps: Arc<Mutex<HashMap<String, String>>>,
+}
+
+/// A running job, as the work inside it sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRef {
+    pub uuid: String,
+    /// The API the job runs, e.g. `ReconnectHost`.
+    pub api: String,
+}
+
+/// The job the current work runs in (None outside a job: the tracker, start-up, ...).
+pub fn current() -> Option<JobRef> {
+    JOB.try_with(|c| JobRef {
+        uuid: c.job.clone(),
+        api: c.api.clone(),
+    })
+    .ok()
 }
 
 tokio::task_local! {
@@ -122,35 +141,56 @@ where
     let api = api.to_string();
     let current = Current {
         job: job.clone(),
+        api: api.clone(),
         steps: app.jobs.steps.clone(),
     };
-    tokio::spawn(async move {
-        let steps = current.steps.clone();
-        let work = tokio::spawn(JOB.scope(current, async move {
-            let r = work.await;
-            // Whether it ended in time or after the job timed out: its step goes with it.
-            steps.lock().expect("job steps").remove(&job_id);
-            r
-        }));
-        let result = match tokio::time::timeout(timeout, work).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(panic)) => Err(Error::internal_logged("the operation", panic)),
-            Err(_) => Err(Error::new(
-                Code::Timeout,
-                format!(
-                    "{api} did not finish within {} ms; it goes on in the background",
-                    timeout.as_millis()
-                ),
-            )),
-        };
-        if let Err(e) = &result {
-            tracing::info!(job = %job, api = %api, error = %e, "job failed");
+    // Every log line of the work carries the job (and, in JSON logs, its API).
+    let span = tracing::info_span!("job", job = %job, api = %api);
+    let started = std::time::Instant::now();
+    let outer = span.clone();
+    tokio::spawn(
+        async move {
+            let steps = current.steps.clone();
+            let work = tokio::spawn(
+                JOB.scope(current, async move {
+                    let r = work.await;
+                    // Whether it ended in time or after the job timed out: its step goes with it.
+                    steps.lock().expect("job steps").remove(&job_id);
+                    r
+                })
+                .instrument(span),
+            );
+            let mut timed_out = false;
+            let result = match tokio::time::timeout(timeout, work).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(panic)) => Err(Error::internal_logged("the operation", panic)),
+                Err(_) => Err({
+                    timed_out = true;
+                    Error::new(
+                        Code::Timeout,
+                        format!(
+                            "{api} did not finish within {} ms; it goes on in the background",
+                            timeout.as_millis()
+                        ),
+                    )
+                }),
+            };
+            if let Err(e) = &result {
+                tracing::info!(job = %job, api = %api, error = %e, "job failed");
+            }
+            let outcome = match (&result, timed_out) {
+                (Ok(_), _) => "succeeded",
+                (Err(_), true) => "timeout",
+                (Err(_), false) => "failed",
+            };
+            app.metrics.job(&api, outcome, started.elapsed());
+            finish(&app, &job, &result).await;
+            if let Some(f) = on_finish {
+                f(job, result);
+            }
         }
-        finish(&app, &job, &result).await;
-        if let Some(f) = on_finish {
-            f(job, result);
-        }
-    });
+        .instrument(outer),
+    );
     Ok(uuid)
 }
 

@@ -55,6 +55,10 @@ pub struct App {
     pub logins: identity::Logins,
     /// The steps of running jobs.
     pub jobs: jobs::Jobs,
+    /// What `GET /metrics` shows.
+    pub metrics: crate::metrics::Metrics,
+    /// Host events on their way to webhook subscriptions.
+    pub event_hooks: host::event_hooks::EventHooks,
 }
 
 /// Who is calling: the session id the caller presented, if any, and the address the call

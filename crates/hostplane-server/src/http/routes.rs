@@ -70,6 +70,28 @@ pub static ROUTES: &[Route] = &[
     r(Method::GET, "/system-tags/{uuid}", "QuerySystemTag"),
     r(Method::GET, "/user-tags", "QueryUserTag"),
     r(Method::GET, "/user-tags/{uuid}", "QueryUserTag"),
+    // hostplane's additions
+    r(Method::GET, "/host-events", "QueryHostEvent"),
+    r(
+        Method::POST,
+        "/host-event-subscriptions",
+        "CreateHostEventSubscription",
+    ),
+    r(
+        Method::GET,
+        "/host-event-subscriptions",
+        "QueryHostEventSubscription",
+    ),
+    r(
+        Method::GET,
+        "/host-event-subscriptions/{uuid}",
+        "QueryHostEventSubscription",
+    ),
+    r(
+        Method::DELETE,
+        "/host-event-subscriptions/{uuid}",
+        "DeleteHostEventSubscription",
+    ),
     r(Method::GET, "/global-configurations", "QueryGlobalConfig"),
     r(
         Method::PUT,

@@ -17,9 +17,12 @@
 pub mod accounts;
 pub mod clusters;
 pub mod global_configs;
+pub mod host_event_subscriptions;
+pub mod host_events;
 pub mod hosts;
 pub mod jobs;
 pub mod management_nodes;
+pub mod metrics;
 pub mod query;
 pub mod sessions;
 pub mod tags;

@@ -3,6 +3,7 @@ pub mod common;
 
 mod cli;
 mod hosts;
+mod observe;
 mod protocol;
 mod pty;
 mod query;

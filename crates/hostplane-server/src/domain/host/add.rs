@@ -10,7 +10,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::connect::{connect, Mode};
-use super::{Secret, HOST_VO};
+use super::events::{self, Change, Kind};
+use super::{Secret, CONNECTED, HOST_VO};
 use crate::domain::api::operation;
 use crate::domain::catalogue::HOST;
 use crate::domain::global_config::keys;
@@ -132,7 +133,7 @@ pub async fn add_kvm_host(app: &Arc<App>, mut p: AddKvmHost) -> Result<Output> {
             &uuid,
             Mode {
                 new_add: true,
-                repin: false,
+                ..Mode::default()
             },
         )
         .await?;
@@ -140,7 +141,11 @@ pub async fn add_kvm_host(app: &Arc<App>, mut p: AddKvmHost) -> Result<Output> {
     }
     .await;
     match result {
-        Ok(inv) => Ok(Output::Inventory(inv)),
+        Ok(inv) => {
+            let c = Change::new(Kind::Added, None, Some(CONNECTED));
+            events::record(app, &uuid, c).await;
+            Ok(Output::Inventory(inv))
+        }
         Err(e) => {
             // Roll back completely: no row, tag or tracker stays.
             app.hosts.tracker.untrack(&uuid);

@@ -26,7 +26,8 @@ use std::sync::Arc;
 use futures::FutureExt;
 use hostplane_ssh::{Session, SshError, TakeoverFlag};
 
-use super::{connect_options, facts, in_maintenance, CONNECTING, DISCONNECTED};
+use super::events::{self, Change, Kind};
+use super::{connect_options, facts, in_maintenance, CONNECTED, CONNECTING, DISCONNECTED};
 use crate::domain::api::operation;
 use crate::domain::catalogue::HOST;
 use crate::domain::global_config::keys;
@@ -41,6 +42,9 @@ pub struct Mode {
     pub new_add: bool,
     /// Accept whatever host key the host presents now, and pin it.
     pub repin: bool,
+    /// Why the server connects on its own (`auto-reconnect`, `boot`, ...), for the host's
+    /// events; None inside an API's job (the API is the cause).
+    pub cause: Option<&'static str>,
 }
 
 /// APIReconnectHostMsg's parameters, with hostplane's `repinHostKey`.
@@ -61,8 +65,8 @@ operation!(ReconnectHost => reconnect_host);
 pub async fn reconnect_host(app: &Arc<App>, p: ReconnectHost) -> Result<Output> {
     let uuid = p.uuid.as_str();
     let mode = Mode {
-        new_add: false,
         repin: p.repin_host_key.unwrap_or(false),
+        ..Mode::default()
     };
     connect(app, uuid, mode).await.map_err(|e| {
         Error::wrap(
@@ -119,15 +123,36 @@ async fn run(app: &Arc<App>, uuid: &str, mode: Mode) -> Result<()> {
     tracing::info!(host.uuid = %uuid, host.ip = %h.management_ip, new_add = mode.new_add, "connecting host");
     let started = std::time::Instant::now();
     match connect_steps(app, &h, mode).await {
-        Ok(()) => {
+        Ok(pinned) => {
             tracing::info!(host.uuid = %uuid, duration_ms = started.elapsed().as_millis() as u64, "host connected");
             app.hosts.tracker.track(app, uuid);
+            if !mode.new_add {
+                connected_events(app, &h, mode, &pinned).await;
+            }
             Ok(())
         }
         Err(e) => {
             tracing::warn!(host.uuid = %uuid, error = %e, "connecting host failed");
+            let opaque = |k: &str| {
+                e.opaque
+                    .as_ref()
+                    .and_then(|o| o.get(k))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            };
+            let reason = opaque("reason");
+            if let (Some(step), Some(r)) = (opaque("step"), reason.as_deref()) {
+                if r.starts_with("HOST.SSH.") {
+                    app.metrics.ssh_error(&step, r);
+                }
+            }
             if !mode.new_add {
-                mark_disconnected(app, uuid).await;
+                let why = Why {
+                    was: Some(&h.status),
+                    cause: mode.cause,
+                    reason: reason.as_deref().or(Some(e.code.as_str())),
+                };
+                mark_disconnected(app, uuid, why).await;
                 app.hosts.tracker.track(app, uuid);
                 if e.has_code(Code::HostPasswordChanged) {
                     app.hosts.tracker.password_changed(uuid);
@@ -138,25 +163,65 @@ async fn run(app: &Arc<App>, uuid: &str, mode: Mode) -> Result<()> {
     }
 }
 
-/// Disconnected: the status, and the `ConnectedTime::` tag goes.
-pub async fn mark_disconnected(app: &App, uuid: &str) {
+/// The events a successful reconnect records: the status it settled (if it changed), the
+/// reconnect, and a re-pinned key.
+async fn connected_events(app: &App, h: &HostRow, mode: Mode, pinned: &str) {
+    if h.status != CONNECTED {
+        let c = Change::new(Kind::StatusChanged, Some(&h.status), Some(CONNECTED));
+        events::record(app, &h.uuid, c.cause(mode.cause)).await;
+    }
+    let c = Change::new(Kind::Reconnected, Some(&h.status), Some(CONNECTED));
+    events::record(app, &h.uuid, c.cause(mode.cause)).await;
+    if let Some(old) = h.host_key_fingerprint.as_deref() {
+        if mode.repin && old != pinned {
+            let c = Change::new(Kind::HostKeyRepinned, Some(old), Some(pinned));
+            events::record(app, &h.uuid, c.cause(mode.cause)).await;
+        }
+    }
+}
+
+/// Why a host is marked Disconnected, for its event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Why<'a> {
+    /// The status it had settled in before (a connect sets Connecting while it runs); None:
+    /// the status found in the store.
+    pub was: Option<&'a str>,
+    /// See [`Mode::cause`].
+    pub cause: Option<&'a str>,
+    /// The failure's stable reason.
+    pub reason: Option<&'a str>,
+}
+
+/// Disconnected: the status, and the `ConnectedTime::` tag goes. A change from another settled
+/// status is a host event.
+pub async fn mark_disconnected(app: &App, uuid: &str, why: Why<'_>) {
     match app
         .store
         .host_set_status(uuid, DISCONNECTED, now_ms())
         .await
     {
-        Ok(Some(old)) if old != DISCONNECTED => {
-            tracing::warn!(host.uuid = %uuid, old_status = %old, "host is Disconnected");
-            if let Err(e) = app.store.tags_remove_prefix(uuid, "ConnectedTime::").await {
-                tracing::error!(host.uuid = %uuid, error = %e, "could not remove the ConnectedTime tag");
+        Ok(Some(old)) => {
+            if old != DISCONNECTED {
+                tracing::warn!(host.uuid = %uuid, old_status = %old, "host is Disconnected");
+                if let Err(e) = app.store.tags_remove_prefix(uuid, "ConnectedTime::").await {
+                    tracing::error!(host.uuid = %uuid, error = %e, "could not remove the ConnectedTime tag");
+                }
+            }
+            let was = why.was.unwrap_or(&old);
+            if was != DISCONNECTED {
+                let c = Change::new(Kind::StatusChanged, Some(was), Some(DISCONNECTED))
+                    .cause(why.cause)
+                    .reason(why.reason);
+                events::record(app, uuid, c).await;
             }
         }
-        Ok(_) => {}
+        Ok(None) => {}
         Err(e) => tracing::error!(host.uuid = %uuid, error = %e, "could not record Disconnected"),
     }
 }
 
-async fn connect_steps(app: &Arc<App>, h: &HostRow, mode: Mode) -> Result<()> {
+/// The connect itself; the host key it pinned.
+async fn connect_steps(app: &Arc<App>, h: &HostRow, mode: Mode) -> Result<String> {
     let cred = app
         .hosts
         .credential(h)
@@ -180,8 +245,9 @@ async fn connect_steps(app: &Arc<App>, h: &HostRow, mode: Mode) -> Result<()> {
         .await
         .map_err(|e| ssh_error(h, &user, port, e, mode))?;
     let result = steps_on_session(app, h, mode, &session).await;
+    let pinned = session.host_key_fingerprint().to_string();
     session.close().await;
-    result
+    result.map(|()| pinned)
 }
 
 async fn steps_on_session(
@@ -367,6 +433,20 @@ fn sudo_step(h: &HostRow, user: &str, step: &str, flag_path: &str, e: SshError) 
         .with_opaque("step", step)
         .with_opaque("reason", reason)
         .with_opaque("hint", hint)
+}
+
+/// The stable reason of an SSH failure (as in the `reason` of add and reconnect errors).
+pub fn ssh_reason(e: &SshError) -> &'static str {
+    match e {
+        SshError::PortClosed { .. } => "HOST.SSH.PORT_CLOSED",
+        SshError::AuthFailed { .. } => "HOST.SSH.AUTH_FAILED",
+        SshError::HostKeyMismatch { .. } => "HOST.SSH.HOST_KEY_CHANGED",
+        SshError::Timeout { .. } => "HOST.SSH.TIMEOUT",
+        SshError::Protocol(_) => "HOST.SSH.PROTOCOL",
+        SshError::BadKey(_) => "HOST.SSH.BAD_KEY",
+        SshError::Command { .. } => "HOST.SSH.COMMAND_FAILED",
+        SshError::Sudo { .. } => "HOST.SUDO.FAILED",
+    }
 }
 
 /// The error of an SSH command that failed at `step`.

@@ -13,13 +13,13 @@ use std::time::Duration;
 
 use hostplane_ssh::{ConnectOptions, Session};
 
+use super::events::{self, Change, Kind};
 use super::{DISABLED, ENABLED};
 use crate::domain::api::operation;
 use crate::domain::global_config::keys;
 use crate::domain::{App, Output};
 use crate::error::{Code, Error, Result};
 use crate::store::hosts::HostRow;
-use crate::time::now_ms;
 
 /// APIDeleteHostMsg's parameters.
 #[derive(Debug, serde::Deserialize)]
@@ -56,15 +56,19 @@ pub async fn remove_host(app: &Arc<App>, uuid: &str, enforcing: bool) -> Result<
         return Ok(());
     };
     if h.state == ENABLED {
-        app.store.host_set_state(uuid, DISABLED, now_ms()).await?;
+        super::state::store_state(app, uuid, ENABLED, DISABLED).await?;
     }
     app.hosts.tracker.untrack(uuid);
+    let status = h.status.clone();
     let cleanup = remove_flag(app.clone(), h);
     if enforcing {
         tokio::spawn(cleanup);
     } else {
         cleanup.await;
     }
+    // Recorded while the row still holds the host's name and IP.
+    let c = Change::new(Kind::Deleted, Some(&status), None);
+    events::record(app, uuid, c).await;
     app.store.host_delete(uuid).await?;
     tracing::info!(host.uuid = %uuid, enforcing, "host deleted");
     Ok(())

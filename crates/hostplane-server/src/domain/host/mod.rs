@@ -12,6 +12,8 @@
 //! - [`tracker`]: pinging hosts, marking them Disconnected, reconnecting them, and taking all
 //!   hosts back under management when the server starts.
 //! - [`crypto`]: host credentials encrypted at rest.
+//! - [`events`]: what happened to each host (QueryHostEvent), recorded where it happens;
+//!   [`event_hooks`]: webhook subscriptions to those events and their delivery.
 //!
 //! The SSH work itself is the `hostplane-ssh` crate's; this module decides what to do with it.
 //! Nothing here knows HTTP. A host password never appears in a log line or an error.
@@ -20,6 +22,8 @@ pub mod add;
 pub mod connect;
 pub mod crypto;
 pub mod delete;
+pub mod event_hooks;
+pub mod events;
 pub mod facts;
 pub mod state;
 pub mod tracker;

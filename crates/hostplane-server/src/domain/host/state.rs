@@ -16,6 +16,7 @@
 use std::sync::Arc;
 
 use super::connect::{connect, Mode};
+use super::events::{self, Change, Kind};
 use super::{
     in_maintenance, CONNECTED, CONNECTING, DISABLED, ENABLED, MAINTENANCE, PRE_MAINTENANCE,
 };
@@ -79,9 +80,9 @@ pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Out
                 h.name, h.state, e.details
             ))
         })?;
-        app.store.host_set_state(uuid, pre, now_ms()).await?;
+        store_state(app, uuid, &h.state, pre).await?;
         let fin = next_state(pre, "maintain").ok_or_else(|| no_transition(pre, "maintain"))?;
-        app.store.host_set_state(uuid, fin, now_ms()).await?;
+        store_state(app, uuid, pre, fin).await?;
         tracing::info!(host.uuid = %uuid, "host is in maintenance");
     } else {
         set_state(app, uuid, &h.state, event).await?;
@@ -95,17 +96,31 @@ pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Out
     Ok(Output::Inventory(inv))
 }
 
+/// Store a new state; a change is a host event.
+pub async fn store_state(app: &App, uuid: &str, from: &str, to: &str) -> Result<()> {
+    app.store.host_set_state(uuid, to, now_ms()).await?;
+    if from != to {
+        let c = Change::new(Kind::StateChanged, Some(from), Some(to));
+        events::record(app, uuid, c).await;
+    }
+    Ok(())
+}
+
 /// enable/disable; leaving maintenance reconnects the host.
 async fn set_state(app: &Arc<App>, uuid: &str, from: &str, event: &str) -> Result<()> {
     let to = next_state(from, event).ok_or_else(|| no_transition(from, event))?;
-    app.store.host_set_state(uuid, to, now_ms()).await?;
+    store_state(app, uuid, from, to).await?;
     if in_maintenance(from) && !in_maintenance(to) {
         app.store
             .host_set_status(uuid, CONNECTING, now_ms())
             .await?;
         let (a, u) = (app.clone(), uuid.to_string());
+        let mode = Mode {
+            cause: Some("maintenance-exit"),
+            ..Mode::default()
+        };
         tokio::spawn(async move {
-            if let Err(e) = connect(&a, &u, Mode::default()).await {
+            if let Err(e) = connect(&a, &u, mode).await {
                 tracing::warn!(host.uuid = %u, error = %e, "reconnect after maintenance failed");
             }
         });
