@@ -109,8 +109,14 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     );
     if first_start {
         use std::io::Write;
-        print!("{}", first_start_notice(&cfg, listen, &data_dir));
-        let _ = std::io::stdout().flush();
+        let notice = first_start_notice(&cfg, listen, &data_dir);
+        if std::env::var("HOSTPLANE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+            // JSON logs stay one JSON object per line: the notice is a log line there.
+            tracing::info!(notice = %notice.trim(), "first start");
+        } else {
+            print!("{notice}");
+            let _ = std::io::stdout().flush();
+        }
     } else if identity::admin_has_default_password(&app.store).await? {
         tracing::warn!(
             "the admin password is still ZStack's default 'password': change it with \
