@@ -3,7 +3,9 @@
 //! A webhook URL comes from an API caller, and hostplane then makes requests to it from inside
 //! the management network: without a check, a caller could make the server reach its own
 //! loopback services or a cloud's metadata service (OWASP API7, server-side request forgery).
-//! So, unless the global config `webhook.allowLocalTargets` is true:
+//! So every target address is checked against the rules of the global config
+//! `rest.webhook.allowedNetworks` ([`crate::netrules`], the same rules as `X-Web-Hook`): by
+//! default
 //!
 //! - a target whose address is loopback (127.0.0.0/8, ::1), link-local (169.254.0.0/16, which
 //!   holds the metadata services, fe80::/10), unspecified (0.0.0.0, ::), multicast or
@@ -29,6 +31,8 @@ use std::time::Duration;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::Url;
 
+use crate::netrules::NetRules;
+
 /// Why a URL is not a webhook target.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
@@ -39,39 +43,23 @@ pub enum Refused {
     #[error("the webhook URL must not carry a user name or password")]
     UserInfo,
     #[error(
-        "the webhook target {0} is a loopback, link-local or other local address; \
-         set the global config webhook.allowLocalTargets to true to allow it"
+        "the webhook target {0} is not an allowed target (loopback, link-local, unspecified and \
+         multicast addresses are refused unless the global config rest.webhook.allowedNetworks \
+         allows them)"
     )]
     Local(IpAddr),
     #[error("the webhook target's name {0} does not resolve")]
     Resolve(String),
 }
 
-/// Whether an address is local in the sense of this module (see the module doc).
+/// Whether an address is local in the sense of this module: refused by the default rules.
 pub fn is_local(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_multicast()
-                || v4.is_broadcast()
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_local(IpAddr::V4(v4));
-            }
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
-        }
-    }
+    !crate::netrules::allowed_by_default(ip)
 }
 
 /// Parse and check a URL: scheme, no user info, and a literal address that is not local
 /// (names are checked when resolved: [`check_url`] or [`client`]).
-pub fn parse(url: &str, allow_local: bool) -> Result<Url, Refused> {
+pub fn parse(url: &str, rules: &NetRules) -> Result<Url, Refused> {
     let u = Url::parse(url.trim()).map_err(|e| Refused::BadUrl(e.to_string()))?;
     if u.scheme() != "http" && u.scheme() != "https" {
         return Err(Refused::Scheme);
@@ -81,10 +69,10 @@ pub fn parse(url: &str, allow_local: bool) -> Result<Url, Refused> {
     }
     match u.host() {
         None => return Err(Refused::BadUrl("no host".into())),
-        Some(url::Host::Ipv4(ip)) if !allow_local && is_local(IpAddr::V4(ip)) => {
+        Some(url::Host::Ipv4(ip)) if !rules.allows(IpAddr::V4(ip)) => {
             return Err(Refused::Local(IpAddr::V4(ip)))
         }
-        Some(url::Host::Ipv6(ip)) if !allow_local && is_local(IpAddr::V6(ip)) => {
+        Some(url::Host::Ipv6(ip)) if !rules.allows(IpAddr::V6(ip)) => {
             return Err(Refused::Local(IpAddr::V6(ip)))
         }
         _ => {}
@@ -94,16 +82,16 @@ pub fn parse(url: &str, allow_local: bool) -> Result<Url, Refused> {
 
 /// [`parse`], then resolve a host name and check every address (for a subscription, when it
 /// is created; deliveries check again through [`client`]).
-pub async fn check_url(url: &str, allow_local: bool) -> Result<Url, Refused> {
-    let u = parse(url, allow_local)?;
+pub async fn check_url(url: &str, rules: &NetRules) -> Result<Url, Refused> {
+    let u = parse(url, rules)?;
     if let Some(url::Host::Domain(name)) = u.host() {
-        resolve_checked(name, allow_local).await?;
+        resolve_checked(name, rules).await?;
     }
     Ok(u)
 }
 
-/// Resolve a name; refused if it has no address or any address is local (unless allowed).
-pub async fn resolve_checked(name: &str, allow_local: bool) -> Result<Vec<SocketAddr>, Refused> {
+/// Resolve a name; refused if it has no address or the rules refuse any of its addresses.
+pub async fn resolve_checked(name: &str, rules: &NetRules) -> Result<Vec<SocketAddr>, Refused> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name, 0))
         .await
         .map_err(|_| Refused::Resolve(name.to_string()))?
@@ -111,25 +99,23 @@ pub async fn resolve_checked(name: &str, allow_local: bool) -> Result<Vec<Socket
     if addrs.is_empty() {
         return Err(Refused::Resolve(name.to_string()));
     }
-    if !allow_local {
-        if let Some(a) = addrs.iter().find(|a| is_local(a.ip())) {
-            return Err(Refused::Local(a.ip()));
-        }
+    if let Some(a) = addrs.iter().find(|a| !rules.allows(a.ip())) {
+        return Err(Refused::Local(a.ip()));
     }
     Ok(addrs)
 }
 
 /// A resolver that hands reqwest only checked addresses (see the module doc).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct GuardedResolver {
-    pub allow_local: bool,
+    pub rules: Arc<NetRules>,
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let allow_local = self.allow_local;
+        let rules = self.rules.clone();
         Box::pin(async move {
-            let addrs = resolve_checked(name.as_str(), allow_local).await?;
+            let addrs = resolve_checked(name.as_str(), &rules).await?;
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }
@@ -138,9 +124,11 @@ impl Resolve for GuardedResolver {
 /// An HTTP client for webhooks: names resolved through [`GuardedResolver`], no redirects, a
 /// bound on each request. Literal-address URLs do not go through a resolver: check them with
 /// [`parse`] before each request.
-pub fn client(allow_local: bool, timeout: Duration) -> reqwest::Result<reqwest::Client> {
+pub fn client(rules: &NetRules, timeout: Duration) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
-        .dns_resolver(Arc::new(GuardedResolver { allow_local }))
+        .dns_resolver(Arc::new(GuardedResolver {
+            rules: Arc::new(rules.clone()),
+        }))
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
@@ -159,6 +147,11 @@ pub fn redacted(url: &Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rules that let loopback through, as a test receiver on 127.0.0.1 needs.
+    fn local() -> NetRules {
+        NetRules::parse("127.0.0.0/8,::1/128").unwrap()
+    }
 
     #[test]
     fn local_addresses() {
@@ -190,36 +183,42 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert!(parse("http://10.0.0.5:8080/hook?x=1", false).is_ok());
-        assert!(parse("https://hooks.example.com/x", false).is_ok());
-        assert_eq!(parse("ftp://10.0.0.5/", false), Err(Refused::Scheme));
+        assert!(parse("http://10.0.0.5:8080/hook?x=1", &NetRules::default()).is_ok());
+        assert!(parse("https://hooks.example.com/x", &NetRules::default()).is_ok());
         assert_eq!(
-            parse("http://user:pw@10.0.0.5/", false),
+            parse("ftp://10.0.0.5/", &NetRules::default()),
+            Err(Refused::Scheme)
+        );
+        assert_eq!(
+            parse("http://user:pw@10.0.0.5/", &NetRules::default()),
             Err(Refused::UserInfo)
         );
         assert!(matches!(
-            parse("http://127.0.0.1:9/", false),
+            parse("http://127.0.0.1:9/", &NetRules::default()),
             Err(Refused::Local(_))
         ));
         assert!(matches!(
-            parse("http://[::ffff:169.254.169.254]/", false),
+            parse("http://[::ffff:169.254.169.254]/", &NetRules::default()),
             Err(Refused::Local(_))
         ));
-        assert!(parse("http://127.0.0.1:9/", true).is_ok());
-        assert!(matches!(parse("not a url", false), Err(Refused::BadUrl(_))));
-        let u = parse("http://10.0.0.5/h?token=secret", false).unwrap();
+        assert!(parse("http://127.0.0.1:9/", &local()).is_ok());
+        assert!(matches!(
+            parse("not a url", &NetRules::default()),
+            Err(Refused::BadUrl(_))
+        ));
+        let u = parse("http://10.0.0.5/h?token=secret", &NetRules::default()).unwrap();
         assert_eq!(redacted(&u), "http://10.0.0.5/h");
     }
 
     #[tokio::test]
     async fn names_are_resolved_and_checked() {
         assert!(matches!(
-            check_url("http://localhost:9/", false).await,
+            check_url("http://localhost:9/", &NetRules::default()).await,
             Err(Refused::Local(_))
         ));
-        assert!(check_url("http://localhost:9/", true).await.is_ok());
+        assert!(check_url("http://localhost:9/", &local()).await.is_ok());
         assert!(matches!(
-            check_url("http://no-such-name.invalid/", true).await,
+            check_url("http://no-such-name.invalid/", &local()).await,
             Err(Refused::Resolve(_))
         ));
     }
@@ -229,7 +228,7 @@ mod tests {
     async fn the_client_refuses_what_the_check_refuses() {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = l.local_addr().unwrap().port();
-        let c = client(false, Duration::from_secs(2)).unwrap();
+        let c = client(&NetRules::default(), Duration::from_secs(2)).unwrap();
         assert!(c
             .get(format!("http://localhost:{port}/"))
             .send()

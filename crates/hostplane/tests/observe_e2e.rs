@@ -276,7 +276,7 @@ fn metrics_and_events_follow_simulated_hosts() {
     assert_eq!(status, 202);
     let refused = api.wait(refused["location"].as_str().unwrap());
     assert_eq!(refused["error"]["code"], "SYS.1007", "{refused}");
-    api.set_config("webhook", "allowLocalTargets", "true");
+    api.set_config("rest", "webhook.allowedNetworks", "127.0.0.0/8");
     let sub = api.call(
         Method::POST,
         "/host-event-subscriptions",

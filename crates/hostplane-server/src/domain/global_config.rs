@@ -195,12 +195,11 @@ config_keys! {
     IDENTITY_LOGIN_FAILURE_WINDOW: Duration = ("identity", "login.failureWindow", "300", Check::Long(1, 86400), Live, "hostplane: seconds over which wrong passwords are counted");
     IDENTITY_LOGIN_LOCK_SECONDS: Duration = ("identity", "login.lockSeconds", "300", Check::Long(1, 86400), Live, "hostplane: seconds an address stays locked out of an account (answered ID.1000 without checking the password)");
     REST_COMPLETED_API_EXPIRED_PERIOD: Duration = ("rest", "completedApi.expiredPeriod", "10800", Check::Long(1, MAX), Live, "seconds the result of a finished job is kept");
-    WEBHOOK_ALLOW_LOCAL_TARGETS: bool = ("webhook", "allowLocalTargets", "false", Check::Bool, Live, "hostplane: let webhooks reach loopback, link-local and other local addresses (refused by default: a webhook must not reach the server's own services or a cloud's metadata service)");
     REST_EXPIRED_API_SCAN_INTERVAL: Duration = ("rest", "expiredApi.scanInterval", "3600", Check::Long(1, MAX), Live, "seconds between sweeps of expired job results");
     REST_MAX_BODY_SIZE: Bytes = ("rest", "request.maxBodySize", "1M", Check::Size, Live, "hostplane: the largest request body; a larger one is answered 413 without being read");
     REST_READ_TIMEOUT: Duration = ("rest", "request.readTimeout", "30", Check::Long(1, 3600), Live, "hostplane: seconds a client may take to send a request's headers, and again its body (and to start its next request on a kept-alive connection); a slower one is cut off");
     REST_MAX_CONNECTIONS: i64 = ("rest", "maxConnections", "1024", Check::Long(1, 1000000), Live, "hostplane: open client connections at most; more wait in the listen queue until one closes");
-    REST_WEBHOOK_ALLOWED_NETWORKS: crate::netrules::NetRules = ("rest", "webhook.allowedNetworks", "", Check::Networks, Live, "hostplane: where X-Web-Hook may point: comma-separated CIDRs, each allowed or (with a leading !) refused, first match wins; otherwise loopback, link-local, unspecified and multicast addresses are refused and all others allowed");
+    REST_WEBHOOK_ALLOWED_NETWORKS: crate::netrules::NetRules = ("rest", "webhook.allowedNetworks", "", Check::Networks, Live, "hostplane: where X-Web-Hook and host event subscriptions may point: comma-separated CIDRs, each allowed or (with a leading !) refused, first match wins; otherwise loopback, link-local, unspecified and multicast addresses are refused and all others allowed");
 }
 
 fn find(category: &str, name: &str) -> Option<&'static Def> {

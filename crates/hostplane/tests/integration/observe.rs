@@ -277,7 +277,7 @@ fn webhook_subscriptions(db: Db) {
         let r = create(json!({"name": "w", "url": url}));
         assert_error(&r, 503, "SYS.1007");
         assert!(
-            r.text.contains("webhook.allowLocalTargets"),
+            r.text.contains("rest.webhook.allowedNetworks"),
             "{url}: {}",
             r.text
         );
@@ -299,7 +299,7 @@ fn webhook_subscriptions(db: Db) {
     );
 
     assert_eq!(
-        api.set_config("webhook", "allowLocalTargets", "true")
+        api.set_config("rest", "webhook.allowedNetworks", "127.0.0.0/8")
             .status,
         200
     );
@@ -539,7 +539,7 @@ s.serve_forever()
     );
     let api = &he.env.api;
     assert_eq!(
-        api.set_config("webhook", "allowLocalTargets", "true")
+        api.set_config("rest", "webhook.allowedNetworks", "127.0.0.0/8")
             .status,
         200
     );

@@ -4,7 +4,7 @@
 //!
 //! A subscription names a URL and, optionally, one host and some event types. Its URL must be
 //! a webhook target ([`crate::webhook_target`]: http or https, no loopback or link-local
-//! address unless `webhook.allowLocalTargets`), checked when it is created and again on every
+//! address unless `rest.webhook.allowedNetworks` allows it), checked when it is created and again on every
 //! delivery (through a resolver that only hands out checked addresses; no redirects). An
 //! optional secret, sealed at rest like host credentials and never returned, signs each body:
 //! `X-Hostplane-Signature: sha256=<hex HMAC-SHA256 of the body>`.
@@ -37,6 +37,7 @@ use crate::domain::catalogue::HOST_EVENT_SUBSCRIPTION;
 use crate::domain::global_config::keys;
 use crate::domain::{missing_delete_target, new_uuid, query, App, Output};
 use crate::error::{Error, Result};
+use crate::netrules::NetRules;
 use crate::store::host_event_subscriptions::SubscriptionRow;
 use crate::store::host_events::HostEventRow;
 use crate::time::now_ms;
@@ -60,8 +61,8 @@ pub struct EventHooks {
     tx: mpsc::Sender<HostEventRow>,
     rx: Mutex<Option<mpsc::Receiver<HostEventRow>>>,
     cache: Mutex<Option<(Instant, Arc<Vec<SubscriptionRow>>)>>,
-    /// Webhook clients, without and with local targets allowed.
-    clients: [OnceLock<reqwest::Client>; 2],
+    /// The webhook client, built for the target rules in force when it was made.
+    client: Mutex<Option<(NetRules, reqwest::Client)>>,
     requests: Arc<Semaphore>,
 }
 
@@ -72,7 +73,7 @@ impl Default for EventHooks {
             tx,
             rx: Mutex::new(Some(rx)),
             cache: Mutex::new(None),
-            clients: [OnceLock::new(), OnceLock::new()],
+            client: Mutex::new(None),
             requests: Arc::new(Semaphore::new(CONCURRENCY)),
         }
     }
@@ -113,13 +114,18 @@ impl EventHooks {
         }
     }
 
-    fn client(&self, allow_local: bool) -> Option<reqwest::Client> {
-        let slot = &self.clients[usize::from(allow_local)];
-        if let Some(c) = slot.get() {
-            return Some(c.clone());
+    fn client(&self, rules: &NetRules) -> Option<reqwest::Client> {
+        let mut slot = self.client.lock().expect("webhook client");
+        if let Some((r, c)) = slot.as_ref() {
+            if r == rules {
+                return Some(c.clone());
+            }
         }
-        match webhook_target::client(allow_local, TRY_TIMEOUT) {
-            Ok(c) => Some(slot.get_or_init(|| c).clone()),
+        match webhook_target::client(rules, TRY_TIMEOUT) {
+            Ok(c) => {
+                *slot = Some((rules.clone(), c.clone()));
+                Some(c)
+            }
             Err(e) => {
                 tracing::error!(error = %e, "the webhook client could not be built");
                 None
@@ -182,12 +188,12 @@ async fn deliver(app: &App, s: &SubscriptionRow, e: &HostEventRow) {
     let (body, signature) = payload(app, s, e);
     let mut pause = Duration::from_secs(1);
     for attempt in 1..=TRIES {
-        let allow_local = app.configs.get(keys::WEBHOOK_ALLOW_LOCAL_TARGETS);
-        let url = match webhook_target::parse(&s.url, allow_local) {
+        let rules = app.configs.get(keys::REST_WEBHOOK_ALLOWED_NETWORKS);
+        let url = match webhook_target::parse(&s.url, &rules) {
             Ok(u) => u,
             Err(r) => return refused(app, s, &r),
         };
-        let Some(client) = app.event_hooks.client(allow_local) else {
+        let Some(client) = app.event_hooks.client(&rules) else {
             return;
         };
         let sent = {
@@ -301,8 +307,8 @@ pub async fn create_host_event_subscription(
     app: &Arc<App>,
     p: CreateHostEventSubscription,
 ) -> Result<Output> {
-    let allow_local = app.configs.get(keys::WEBHOOK_ALLOW_LOCAL_TARGETS);
-    webhook_target::check_url(&p.url, allow_local)
+    let rules = app.configs.get(keys::REST_WEBHOOK_ALLOWED_NETWORKS);
+    webhook_target::check_url(&p.url, &rules)
         .await
         .map_err(|r| Error::invalid_argument(r.to_string()))?;
     let mut types: Vec<&str> = Vec::new();
