@@ -15,6 +15,7 @@
 
 pub mod apis;
 pub mod args;
+pub mod bulk;
 pub mod client;
 pub mod output;
 pub mod session;
