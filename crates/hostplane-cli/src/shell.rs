@@ -349,7 +349,10 @@ mod tests {
         assert!(candidates(&[], "QueryH").contains(&"QueryHost".to_string()));
         assert!(candidates(&[], "queryh").contains(&"QueryHost".to_string()));
         assert!(candidates(&[], "ho").contains(&"host".to_string()));
-        assert_eq!(candidates(&["api"], "AddK"), vec!["AddKVMHost"]);
+        assert_eq!(
+            candidates(&["api"], "AddK"),
+            vec!["AddKVMHost", "AddKVMHostFromConfigFile"]
+        );
         assert!(candidates(&["AddKVMHost"], "man").contains(&"managementIp=".to_string()));
         assert!(candidates(&["QueryHost"], "st").contains(&"status=".to_string()));
         assert!(candidates(&["QueryHost"], "st").contains(&"start=".to_string()));
