@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use hostplane_ssh::{Credential, Facts, Session};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::add::AddKvmHost;
 use super::connect::{check_takeover, ssh_error, sudo_step, Mode};
@@ -421,9 +421,4 @@ fn measured(step: &str, f: &Facts) -> Option<String> {
         },
         _ => None,
     }
-}
-
-/// The report as JSON, for callers outside the domain (tests, the file check).
-pub fn report_json(r: &Report) -> Value {
-    json!(r)
 }
