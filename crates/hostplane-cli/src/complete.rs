@@ -705,7 +705,10 @@ mod tests {
         assert!(c(&[], "QueryH").contains(&"QueryHost".to_string()));
         assert!(c(&[], "queryh").contains(&"QueryHost".to_string()));
         assert!(c(&[], "ho").contains(&"host".to_string()));
-        assert_eq!(c(&["api"], "AddK"), vec!["AddKVMHost"]);
+        assert_eq!(
+            c(&["api"], "AddK"),
+            vec!["AddKVMHost", "AddKVMHostFromConfigFile"]
+        );
         assert!(c(&["AddKVMHost"], "man").contains(&"managementIp=".to_string()));
         assert!(c(&["QueryHost"], "st").contains(&"status=".to_string()));
         assert!(c(&["QueryHost"], "st").contains(&"start=".to_string()));

@@ -19,6 +19,7 @@
 
 pub mod apis;
 pub mod args;
+pub mod bulk;
 pub mod check;
 pub mod client;
 pub mod complete;

@@ -82,8 +82,12 @@ pub enum ClusterCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum HostCmd {
-    /// Add a KVM host: connect over SSH, check it, collect its facts.
+    /// Add a KVM host: connect over SSH, check it, collect its facts. With --from-file, every
+    /// host of a CSV host file.
     Add(HostAddArgs),
+    /// Run every check of an add (port, host key, login, sudo, virtualization, memory,
+    /// architecture, OS, takeover flag, hostname) without adding: one host, or a host file.
+    Check(super::bulk::HostCheckArgs),
     /// List hosts; conditions as in `hostplane api QueryHost`.
     #[command(visible_alias = "ls")]
     List {
@@ -132,10 +136,15 @@ pub enum HostCmd {
 #[derive(Args, Debug)]
 pub struct HostAddArgs {
     /// The host's management IP (or host name).
-    pub ip: String,
+    #[arg(required_unless_present = "from_file", conflicts_with = "from_file")]
+    pub ip: Option<String>,
+    /// Add every host of a CSV host file (header: managementIp,sshPort,username,password,
+    /// clusterUuid or clusterName,name,description,tags), with a progress bar and a summary.
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
     /// The cluster (name or uuid).
-    #[arg(long)]
-    pub cluster: String,
+    #[arg(long, required_unless_present = "from_file")]
+    pub cluster: Option<String>,
     /// The SSH user.
     #[arg(long, default_value = "root")]
     pub user: String,
@@ -435,7 +444,12 @@ pub fn cluster(ctx: &mut Ctx, c: ClusterCmd) -> Result<(), Failure> {
 
 pub fn host(ctx: &mut Ctx, c: HostCmd) -> Result<(), Failure> {
     match c {
+        HostCmd::Add(HostAddArgs {
+            from_file: Some(path),
+            ..
+        }) => super::bulk::host_add_from_file(ctx, &path),
         HostCmd::Add(a) => host_add(ctx, a),
+        HostCmd::Check(a) => super::bulk::host_check(ctx, a),
         HostCmd::List { conditions } => api_command_with(ctx, "QueryHost", &conditions, true),
         HostCmd::Show { host } => {
             let h = find(ctx, "Host", &host)?;
@@ -529,7 +543,8 @@ fn change_state(ctx: &mut Ctx, host: &str, event: &str) -> Result<(), Failure> {
 }
 
 fn host_add(ctx: &mut Ctx, a: HostAddArgs) -> Result<(), Failure> {
-    let cluster = find(ctx, "Cluster", &a.cluster)?;
+    let cluster = find(ctx, "Cluster", a.cluster.as_deref().unwrap_or_default())?;
+    let ip = a.ip.clone().unwrap_or_default();
     let (password, private_key) = match &a.private_key {
         Some(path) => {
             let key = std::fs::read_to_string(path).map_err(|e| {
@@ -544,7 +559,7 @@ fn host_add(ctx: &mut Ctx, a: HostAddArgs) -> Result<(), Failure> {
         }
         None => {
             let password = session::read_secret(
-                &format!("SSH password for {}@{}", a.user, a.ip),
+                &format!("SSH password for {}@{ip}", a.user),
                 a.password_stdin,
                 "use --password-stdin or --private-key",
             )?;
@@ -555,9 +570,9 @@ fn host_add(ctx: &mut Ctx, a: HostAddArgs) -> Result<(), Failure> {
         ctx,
         "AddKVMHost",
         json!({
-            "name": a.name.clone().unwrap_or_else(|| a.ip.clone()),
+            "name": a.name.clone().unwrap_or_else(|| ip.clone()),
             "description": a.description,
-            "managementIp": a.ip,
+            "managementIp": ip,
             "clusterUuid": cluster.uuid,
             "username": a.user,
             "password": password,
@@ -566,7 +581,7 @@ fn host_add(ctx: &mut Ctx, a: HostAddArgs) -> Result<(), Failure> {
             "hostKeyFingerprint": a.host_key_fingerprint,
         }),
     )
-    .map_err(|f| cli_hints(f, &a.ip))?;
+    .map_err(|f| cli_hints(f, &ip))?;
     print_rows(ctx, "Host", &body)
 }
 

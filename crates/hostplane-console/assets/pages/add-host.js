@@ -2,17 +2,17 @@
 // key), then the connect shown step by step as it runs (the job poll's X-Job-Step), and on
 // failure the failed step, the reason and the fix (error.opaque.step/reason/hint).
 //
-// Two places are kept for APIs the server does not serve yet; they appear when their flag in
-// CAPABILITIES turns true:
+// Two more places, each behind its flag in CAPABILITIES:
 // - `checkFirst`: a "Check first" button that runs CheckKVMHost with the same form (all the
-//   checks, nothing saved) and shows its steps the same way (see `check()` below);
-// - `bulkAdd`: adding many hosts from a file (see `BulkAdd` below).
+//   checks, nothing saved) and shows every finding: step, verdict, measured value, fix;
+// - `bulkAdd`: adding many hosts from a CSV host file (AddKVMHostFromConfigFile, see
+//   `BulkAdd` below): a live count while it runs, then one line per row.
 
 import { html, useEffect, useState } from '../lib.js';
 import * as api from '../api.js';
 import { ErrorBox, STEPS, stepLabel } from '../ui.js';
 
-export const CAPABILITIES = { checkFirst: false, bulkAdd: false };
+export const CAPABILITIES = { checkFirst: true, bulkAdd: true };
 
 function Steps({ seen, failed, stopped, done }) {
   // Steps the server reported, plus every earlier one (a poll can miss a quick step).
@@ -51,6 +51,7 @@ export function AddHost({ params }) {
     description: '',
   });
   const [run, setRun] = useState(null); // { name, seen: [], error, host }
+  const [checked, setChecked] = useState(null); // { report } or { error } or { running }
   const [loadError, setLoadError] = useState(null);
 
   useEffect(() => {
@@ -103,6 +104,18 @@ export function AddHost({ params }) {
     }
   };
 
+  const check = async () => {
+    const form_ = document.getElementById('add-form');
+    if (form_ && !form_.reportValidity()) return;
+    setChecked({ running: true });
+    try {
+      const report = await api.call('POST', '/hosts/kvm/check', { params: params_() });
+      setChecked({ report });
+    } catch (e) {
+      setChecked({ error: e });
+    }
+  };
+
   if (loadError) return html`<${ErrorBox} error=${loadError} />`;
   const zoneName = (u) => (zones.find((z) => z.uuid === u) || {}).name || '';
   const running = run && !run.error && !run.host;
@@ -146,8 +159,10 @@ export function AddHost({ params }) {
         <div class="form-buttons">
           <button type="submit" class="primary" id="add-submit" disabled=${running || !clusters || clusters.length === 0}>Add host</button>
           ${CAPABILITIES.checkFirst &&
-          html`<button type="button" id="add-check" disabled=${running}>Check first</button>`}
+          html`<button type="button" id="add-check" disabled=${running || (checked && checked.running)}
+            onClick=${check}>Check first</button>`}
         </div>
+        ${checked && html`<${Findings} checked=${checked} />`}
       </form>
       <section class="card" aria-live="polite" aria-labelledby="progress-title">
         <h2 id="progress-title">${run ? `Adding ${run.name}` : 'Progress'}</h2>
@@ -167,8 +182,65 @@ export function AddHost({ params }) {
   </section>`;
 }
 
-// Bulk add from a file: waits for the server's batch add (AddKVMHostFromConfigFile). When it
-// exists: a file input, a preview table of the parsed hosts, then one progress row per host.
+// CheckKVMHost's answer: ready or not, and every finding.
+function Findings({ checked }) {
+  if (checked.running) return html`<p class="progress" id="check-running">Checking… <span class="spinner" aria-hidden="true"></span></p>`;
+  if (checked.error) return html`<${ErrorBox} error=${checked.error} title="The check could not run" />`;
+  const r = checked.report;
+  const mark = { pass: '✓', fail: '✗', warn: '!', skipped: '–' };
+  return html`<div id="check-result" data-ready=${String(r.ready)}>
+    <p class=${r.ready ? 'ok-box' : 'warn-box'} role="status">${r.ready
+      ? `${r.managementIp} is ready to be added.`
+      : `${r.managementIp} is not ready: fix the failed checks.`}</p>
+    <table class="table" id="check-findings"><thead><tr><th>Check</th><th>Result</th><th>Value</th><th>Reason / fix</th></tr></thead>
+      <tbody>${(r.findings || []).map((f) => html`<tr data-step=${f.step} data-verdict=${f.verdict}>
+        <td>${stepLabel(f.step)}</td><td>${mark[f.verdict] || ''} ${f.verdict}</td><td>${f.value || ''}</td>
+        <td>${f.details || ''}${f.hint ? html`<br /><strong>Fix:</strong> ${f.hint}` : ''}</td></tr>`)}</tbody>
+    </table></div>`;
+}
+
+// Bulk add from a CSV host file (AddKVMHostFromConfigFile): the file goes to the server as it
+// is (base64); the job's step is the live count; the answer has one line per row.
 function BulkAdd() {
-  return null;
+  const [state, setState] = useState(null); // { running, progress, results, error }
+  const submit = async (ev) => {
+    ev.preventDefault();
+    const file = document.getElementById('bulk-file').files[0];
+    if (!file) return;
+    const text = await file.text();
+    const hostInfo = btoa(unescape(encodeURIComponent(text)));
+    setState({ running: true, progress: '' });
+    try {
+      const r = await api.call('POST', '/hosts/kvm/from-file', { params: { hostInfo } }, {
+        label: `Add hosts from ${file.name}`,
+        onStep: (step) => setState((s) => ({ ...s, progress: step })),
+      });
+      setState({ results: r.results || [] });
+    } catch (e) {
+      setState({ error: e });
+    }
+  };
+  const results = (state && state.results) || [];
+  const failed = results.filter((r) => !r.success).length;
+  return html`<section class="card" id="bulk-add" aria-labelledby="bulk-title">
+    <h2 id="bulk-title">Add many hosts from a file</h2>
+    <p class="muted">A CSV file with a header row: <code>managementIp,sshPort,username,password,clusterName,name,description,tags</code>
+      (or <code>clusterUuid</code>). Each row is added on its own; a bad row fails alone.</p>
+    <form class="form" onSubmit=${submit}>
+      <input type="file" id="bulk-file" accept=".csv,text/csv,text/plain" required />
+      <button type="submit" class="primary" id="bulk-submit" disabled=${state && state.running}>Add hosts</button>
+    </form>
+    ${state && state.running && html`<p class="progress" id="bulk-progress">${state.progress || 'Starting…'} <span class="spinner" aria-hidden="true"></span></p>`}
+    ${state && state.error && html`<${ErrorBox} error=${state.error} title="The file was not added" />`}
+    ${state && state.results && html`<p class=${failed ? 'warn-box' : 'ok-box'} id="bulk-summary" role="status">
+        ${results.length - failed} added, ${failed} failed, of ${results.length} rows.</p>
+      <table class="table" id="bulk-results"><thead><tr><th>Line</th><th>IP</th><th>Name</th><th>Result</th><th>Step</th><th>Fix</th></tr></thead>
+        <tbody>${results.map((r) => html`<tr data-ip=${r.ip} data-success=${String(r.success)}>
+          <td>${r.line}</td><td>${r.ip}</td>
+          <td>${r.hostUuid ? html`<a href=${`#/hosts/${r.hostUuid}`}>${r.name}</a>` : r.name}</td>
+          <td>${r.success ? '✓ added' : '✗ failed'}</td>
+          <td>${r.error && r.error.opaque ? r.error.opaque.step || '' : ''}</td>
+          <td>${r.error ? `${r.error.details || ''}${r.error.opaque && r.error.opaque.hint ? ` — fix: ${r.error.opaque.hint}` : ''}` : ''}</td></tr>`)}</tbody>
+      </table>`}
+  </section>`;
 }

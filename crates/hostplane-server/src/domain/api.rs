@@ -298,6 +298,63 @@ const fn creating(mut a: ApiSpec) -> ApiSpec {
     a
 }
 
+/// AddKVMHost's parameters; CheckKVMHost takes the same ones.
+const ADD_KVM_HOST_PARAMS: &[Param] = &[
+    Param {
+        name: "name",
+        max_len: Some(255),
+        ..STR
+    },
+    DESCRIPTION,
+    Param {
+        name: "managementIp",
+        empty_ok: false,
+        max_len: Some(255),
+        ..STR
+    },
+    Param {
+        name: "clusterUuid",
+        resource: Some(Res::Cluster),
+        ..STR
+    },
+    Param {
+        name: "username",
+        max_len: Some(255),
+        ..STR
+    },
+    Param {
+        name: "password",
+        max_len: Some(255),
+        secret: true,
+        no_trim: true,
+        ..STR
+    },
+    Param {
+        name: "sshPort",
+        ty: ParamType::Int,
+        range: Some((1, 65535)),
+        type_checked: true,
+        ..OPT
+    },
+    // hostplane's additions (documented): key-based login and an expected host key.
+    Param {
+        name: "privateKey",
+        secret: true,
+        no_trim: true,
+        max_len: Some(16384),
+        ..OPT
+    },
+    Param {
+        name: "hostKeyFingerprint",
+        max_len: Some(255),
+        ..OPT
+    },
+    RESOURCE_UUID,
+    TAG_UUIDS,
+    SYSTEM_TAGS,
+    USER_TAGS,
+];
+
 /// Every API hostplane serves.
 pub static APIS: &[ApiSpec] = &[
     // --- identity
@@ -613,55 +670,32 @@ pub static APIS: &[ApiSpec] = &[
             "org.zstack.kvm.APIAddKVMHostMsg",
             "org.zstack.header.host.APIAddHostEvent",
             op::<host::add::AddKvmHost>(),
+            ADD_KVM_HOST_PARAMS,
+        ))
+    },
+    // hostplane: every admission check of AddKVMHost, all findings at once, nothing written.
+    sync(
+        "CheckKVMHost",
+        "org.zstack.kvm.APICheckKVMHostMsg",
+        "org.zstack.kvm.APICheckKVMHostReply",
+        op::<host::check::CheckKvmHost>(),
+        ADD_KVM_HOST_PARAMS,
+    ),
+    ApiSpec {
+        // ZStack: @DefaultTimeout(timeunit = TimeUnit.HOURS, value = 24)
+        timeout_ms: 86_400_000,
+        ..creating(asynch(
+            "AddKVMHostFromConfigFile",
+            "org.zstack.header.host.APIAddKVMHostFromConfigFileMsg",
+            "org.zstack.header.host.APIAddHostFromConfigFileEvent",
+            op::<host::bulk::AddKvmHostFromConfigFile>(),
             &[
                 Param {
-                    name: "name",
-                    max_len: Some(255),
-                    ..STR
-                },
-                DESCRIPTION,
-                Param {
-                    name: "managementIp",
+                    name: "hostInfo",
                     empty_ok: false,
-                    max_len: Some(255),
-                    ..STR
-                },
-                Param {
-                    name: "clusterUuid",
-                    resource: Some(Res::Cluster),
-                    ..STR
-                },
-                Param {
-                    name: "username",
-                    max_len: Some(255),
-                    ..STR
-                },
-                Param {
-                    name: "password",
-                    max_len: Some(255),
-                    secret: true,
                     no_trim: true,
-                    ..STR
-                },
-                Param {
-                    name: "sshPort",
-                    ty: ParamType::Int,
-                    range: Some((1, 65535)),
-                    type_checked: true,
-                    ..OPT
-                },
-                // hostplane's additions (documented): key-based login and an expected host key.
-                Param {
-                    name: "privateKey",
                     secret: true,
-                    no_trim: true,
-                    max_len: Some(16384),
-                    ..OPT
-                },
-                Param {
-                    name: "hostKeyFingerprint",
-                    max_len: Some(255),
-                    ..OPT
+                    ..STR
                 },
                 RESOURCE_UUID,
                 TAG_UUIDS,
@@ -670,6 +704,49 @@ pub static APIS: &[ApiSpec] = &[
             ],
         ))
     },
+    sync(
+        "CheckKVMHostConfigFile",
+        "org.zstack.header.host.APICheckKVMHostConfigFileMsg",
+        "org.zstack.header.host.APICheckHostConfigFileReply",
+        op::<host::bulk::CheckKvmHostConfigFile>(),
+        &[
+            Param {
+                name: "hostInfo",
+                empty_ok: false,
+                no_trim: true,
+                secret: true,
+                ..STR
+            },
+            // hostplane's addition: also check every host over SSH (CheckKVMHost per row).
+            Param {
+                name: "checkHosts",
+                ty: ParamType::Bool,
+                ..OPT
+            },
+            SYSTEM_TAGS,
+            USER_TAGS,
+        ],
+    ),
+    sync(
+        "GetHostTask",
+        "org.zstack.header.host.APIGetHostTaskMsg",
+        "org.zstack.header.host.APIGetHostTaskReply",
+        op::<host::bulk::GetHostTask>(),
+        &[
+            Param {
+                name: "hostUuids",
+                ty: ParamType::StrList,
+                ..STR
+            },
+            Param {
+                name: "syncSignatures",
+                ty: ParamType::StrList,
+                ..OPT
+            },
+            SYSTEM_TAGS,
+            USER_TAGS,
+        ],
+    ),
     query(
         "QueryHost",
         "org.zstack.header.host.APIQueryHostMsg",

@@ -13,6 +13,10 @@
 //! [`Jobs`] its [`App`] owns: operations call [`step`], pollers read [`current_step`]. It is
 //! progress for people, not state: it is not stored and a restart forgets it. The entry goes
 //! when the work ends (not when the job times out while its work goes on).
+//!
+//! The same steps are also kept per host while a connect of that host runs ([`host_task`]:
+//! AddKVMHost, the rows of AddKVMHostFromConfigFile, ReconnectHost, automatic reconnects), so
+//! GetHostTask can say which host is at which step, and for which API call.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -28,11 +32,13 @@ use crate::error::{Code, Error, Result};
 use crate::store::jobs::{JobRow, FAILED, SUCCEEDED};
 use crate::time::now_ms;
 
-/// The steps of the jobs whose work is running, by job uuid; the answers to async calls
-/// refused before any work; and the bound on result deliveries. Owned by [`App`].
+/// The steps of the jobs whose work is running, by job uuid; the host tasks running, by host
+/// uuid; the answers to async calls refused before any work; and the bound on result
+/// deliveries. Owned by [`App`].
 #[derive(Clone)]
 pub struct Jobs {
     steps: Arc<Mutex<HashMap<String, String>>>,
+    hosts: Arc<Mutex<HashMap<String, HostTask>>>,
     pub refused: Arc<super::refused::Refused>,
     /// Results being delivered to callers' URLs (webhooks) at once, at most.
     pub deliveries: Arc<tokio::sync::Semaphore>,
@@ -45,10 +51,25 @@ impl Default for Jobs {
     fn default() -> Self {
         Jobs {
             steps: Default::default(),
+            hosts: Default::default(),
             refused: Default::default(),
             deliveries: Arc::new(tokio::sync::Semaphore::new(MAX_DELIVERIES)),
         }
     }
+}
+
+/// A task running on one host (a connect), as GetHostTask reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostTask {
+    /// `add-host` or `reconnect-host`.
+    pub name: String,
+    /// The step it is at (`ssh-login`, `collect-facts` ...).
+    pub step: String,
+    /// Epoch ms it started.
+    pub started_ms: i64,
+    /// The job it runs for, and that job's API (none for an automatic reconnect).
+    pub job: Option<String>,
+    pub api: Option<String>,
 }
 
 impl Jobs {
@@ -83,11 +104,19 @@ pub fn current() -> Option<JobRef> {
     .ok()
 }
 
-tokio::task_local! {
-    static JOB: Current;
+/// The host a connect is for, for [`step`].
+#[derive(Clone)]
+struct CurrentHost {
+    uuid: String,
+    hosts: Arc<Mutex<HashMap<String, HostTask>>>,
 }
 
-/// Record the step the current job is at (no-op outside a job).
+tokio::task_local! {
+    static JOB: Current;
+    static HOST: CurrentHost;
+}
+
+/// Record the step the current job (and the current host task) is at (no-op outside them).
 pub fn step(name: &str) {
     let _ = JOB.try_with(|c| {
         c.steps
@@ -95,6 +124,78 @@ pub fn step(name: &str) {
             .expect("job steps")
             .insert(c.job.clone(), name.to_string());
     });
+    let _ = HOST.try_with(|h| {
+        if let Some(t) = h.hosts.lock().expect("host tasks").get_mut(&h.uuid) {
+            t.step = name.to_string();
+        }
+    });
+}
+
+/// Removes a host task when its work ends, however it ends.
+struct HostTaskGuard {
+    uuid: String,
+    hosts: Arc<Mutex<HashMap<String, HostTask>>>,
+}
+
+impl Drop for HostTaskGuard {
+    fn drop(&mut self) {
+        self.hosts.lock().expect("host tasks").remove(&self.uuid);
+    }
+}
+
+/// Run `work` as the host task `name` of host `uuid`: listed by [`host_tasks`] while it runs,
+/// with the steps [`step`] records inside it.
+pub async fn host_task<F: Future>(app: &App, uuid: &str, name: &str, work: F) -> F::Output {
+    let (job, api) = JOB
+        .try_with(|c| (Some(c.job.clone()), Some(c.api.clone())))
+        .unwrap_or((None, None));
+    let hosts = app.jobs.hosts.clone();
+    hosts.lock().expect("host tasks").insert(
+        uuid.to_string(),
+        HostTask {
+            name: name.to_string(),
+            step: "start".into(),
+            started_ms: now_ms(),
+            job,
+            api,
+        },
+    );
+    let _guard = HostTaskGuard {
+        uuid: uuid.to_string(),
+        hosts: hosts.clone(),
+    };
+    let current = CurrentHost {
+        uuid: uuid.to_string(),
+        hosts,
+    };
+    HOST.scope(current, work).await
+}
+
+/// Spawn `work` as a part of the current job (if any): the host tasks it runs name the job and
+/// its API, but its steps do not overwrite the job's own step (a bulk job reports its own
+/// progress with [`step`]).
+pub fn spawn_part<F>(work: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match JOB.try_with(|c| Current {
+        job: c.job.clone(),
+        api: c.api.clone(),
+        steps: Arc::default(),
+    }) {
+        Ok(c) => tokio::spawn(JOB.scope(c, work)),
+        Err(_) => tokio::spawn(work),
+    }
+}
+
+/// The host task running on each of `uuids` (absent: none).
+pub fn host_tasks(app: &App, uuids: &[String]) -> HashMap<String, HostTask> {
+    let m = app.jobs.hosts.lock().expect("host tasks");
+    uuids
+        .iter()
+        .filter_map(|u| m.get(u).map(|t| (u.clone(), t.clone())))
+        .collect()
 }
 
 /// The step a running job reported last.

@@ -107,6 +107,12 @@ pub enum Output {
     Architecture(String),
     /// GetHypervisorTypes
     HypervisorTypes(Vec<String>),
+    /// A reply's own fields as they are (CheckKVMHost, the from-file APIs, GetHostTask).
+    /// `success`: REST copies the inherited `success` too (`@RestResponse(fieldsTo = {"all"})`).
+    Fields {
+        fields: Map<String, Value>,
+        success: bool,
+    },
 }
 
 /// Run one API call: session check, validation, then the API's operation.

@@ -58,6 +58,18 @@ pub static ROUTES: &[Route] = &[
     ),
     r(Method::DELETE, "/clusters/{uuid}", "DeleteCluster"),
     r(Method::POST, "/hosts/kvm", "AddKVMHost"),
+    r(Method::POST, "/hosts/kvm/check", "CheckKVMHost"),
+    r(
+        Method::POST,
+        "/hosts/kvm/from-file",
+        "AddKVMHostFromConfigFile",
+    ),
+    r(
+        Method::POST,
+        "/hosts/kvm/from-file/check",
+        "CheckKVMHostConfigFile",
+    ),
+    r(Method::GET, "/hosts/task-details", "GetHostTask"),
     r(Method::GET, "/hosts/hypervisor-types", "GetHypervisorTypes"),
     r(Method::GET, "/hosts", "QueryHost"),
     r(Method::GET, "/hosts/{uuid}", "QueryHost"),

@@ -44,6 +44,14 @@ impl Store {
         .await
     }
 
+    /// The uuids of the clusters named `name`.
+    pub async fn cluster_uuids_by_name(&self, name: &str) -> sqlx::Result<Vec<String>> {
+        sqlx::query_scalar("SELECT uuid FROM cluster WHERE name = $1")
+            .bind(name)
+            .fetch_all(self.pool())
+            .await
+    }
+
     pub async fn cluster_uuids_in_zone(&self, zone_uuid: &str) -> sqlx::Result<Vec<String>> {
         sqlx::query_scalar("SELECT uuid FROM cluster WHERE zone_uuid = $1")
             .bind(zone_uuid)

@@ -116,6 +116,14 @@ impl Store {
             .await
     }
 
+    /// A managed host whose reported hostname is `hostname`: (uuid, management IP).
+    pub async fn host_by_hostname(&self, hostname: &str) -> sqlx::Result<Option<(String, String)>> {
+        sqlx::query_as("SELECT uuid, management_ip FROM host WHERE hostname = $1 LIMIT 1")
+            .bind(hostname)
+            .fetch_optional(self.pool())
+            .await
+    }
+
     /// Set the connection status; returns the previous one (None: no such host).
     pub async fn host_set_status(
         &self,

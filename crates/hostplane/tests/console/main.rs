@@ -328,6 +328,27 @@ fn console_walkthrough() {
     screenshot(&b, "add-host-failed");
     assert_eq!(api.count("hosts", &["name=bad-password"]), 0);
 
+    // "Check first": every check of the add at once, nothing added.
+    b.click_css("#add-check");
+    b.wait("#check-result[data-ready=\"false\"]", SECS(30));
+    b.wait(
+        "#check-findings tr[data-step=\"ssh-login\"][data-verdict=\"fail\"]",
+        SECS(5),
+    );
+    b.wait(
+        "#check-findings tr[data-step=\"check-os\"][data-verdict=\"skipped\"]",
+        SECS(5),
+    );
+    b.fill("#add-password", "password");
+    b.click_css("#add-check");
+    b.wait("#check-result[data-ready=\"true\"]", SECS(30));
+    b.wait(
+        "#check-findings tr[data-step=\"check-virtualization\"][data-verdict=\"pass\"]",
+        SECS(5),
+    );
+    screenshot(&b, "add-host-check-first");
+    assert_eq!(api.count("hosts", &["name=bad-password"]), 0);
+
     // The rest of the fleet through the API.
     let mut jobs = Vec::new();
     for (i, h) in ubuntu.iter().enumerate() {

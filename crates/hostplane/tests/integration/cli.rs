@@ -1667,3 +1667,99 @@ complete -C "hostplane host list status=Conn"; echo =="#,
     let out = cli.run(&["__complete", "--line=zone rm "]).ok();
     assert_eq!(out.stdout, "\nz1\n");
 }
+
+#[test]
+fn host_check_and_add_from_file() {
+    let env = Env::start(Db::Sqlite);
+    let cli = Cli::new(&env);
+    let (a, b) = (
+        SshdHost::start(SshdOptions::default()),
+        SshdHost::start(SshdOptions::default()),
+    );
+    cli.login();
+    cli.run(&[
+        "config",
+        "set",
+        "kvm.takeOverFlagPath",
+        "~/.hostplane/takeOver",
+    ])
+    .ok();
+    cli.run(&["zone", "create", "z1"]).ok();
+    cli.run(&["cluster", "create", "c1", "--zone", "z1"]).ok();
+    let wrong = "Wr0ng-pa55word";
+    let file = cli.home.join("hosts.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "managementIp,sshPort,username,password,clusterName,name\n\
+             {},{},{},{},c1,host-a\n\
+             {},{},{},{wrong},c1,host-b\n\
+             not a host!,22,root,x,c1,host-c\n",
+            a.ip, a.port, a.user, a.password, b.ip, b.port, b.user
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+
+    // One host: every check with its verdict; ready.
+    let port = a.port.to_string();
+    let out = cli
+        .stdin(
+            &[
+                "host",
+                "check",
+                &a.ip,
+                "--cluster",
+                "c1",
+                "--user",
+                &a.user,
+                "--port",
+                &port,
+                "--password-stdin",
+            ],
+            &format!("{}\n", a.password),
+        )
+        .ok();
+    assert!(out.stdout.contains("check-virtualization"), "{out:?}");
+    assert!(
+        out.stdout.contains("Ready: the host can be added."),
+        "{out:?}"
+    );
+
+    // The file: two bad rows, each with its step and fix; exit 1; nothing added.
+    let out = cli.run(&["host", "check", "--from-file", file]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains("1 ready, 2 not ready, of 3 rows."),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("ssh-login"), "{out:?}");
+    assert!(out.stdout.contains("check-file"), "{out:?}");
+    assert!(!out.stdout.contains(wrong) && !out.stderr.contains(wrong));
+    assert!(!out.stdout.contains(&a.password) && !out.stderr.contains(&a.password));
+    let n = cli.run(&["-o", "json", "api", "QueryHost", "count=true"]);
+    assert!(n.stdout.contains("\"total\": 0"), "{n:?}");
+
+    // Add from the file: a summary table (added with its uuid, failed with step and fix).
+    let out = cli.run(&["host", "add", "--from-file", file]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains("1 added, 2 failed, of 3 rows."),
+        "{out:?}"
+    );
+    let line_a = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("host-a"))
+        .unwrap_or_else(|| panic!("{out:?}"));
+    assert!(line_a.contains("added"), "{line_a}");
+    let line_b = out.stdout.lines().find(|l| l.contains("host-b")).unwrap();
+    assert!(
+        line_b.contains("failed") && line_b.contains("ssh-login") && line_b.contains("fix:"),
+        "{line_b}"
+    );
+    assert!(!out.stdout.contains(wrong) && !out.stderr.contains(wrong));
+    assert!(!out.stdout.contains(&a.password) && !out.stderr.contains(&a.password));
+    let out = cli.run(&["host", "list"]).ok();
+    assert!(out.stdout.contains("host-a"), "{out:?}");
+}

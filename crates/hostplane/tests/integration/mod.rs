@@ -1,6 +1,7 @@
 #[macro_use]
 pub mod common;
 
+mod bulk;
 mod cli;
 mod hosts;
 mod observe;

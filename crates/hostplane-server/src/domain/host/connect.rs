@@ -89,7 +89,12 @@ pub async fn connect(app: &Arc<App>, uuid: &str, mode: Mode) -> Result<()> {
             None => {
                 let (a, u) = (app.clone(), uuid.to_string());
                 let f = async move {
-                    let r = run(&a, &u, mode).await;
+                    let name = if mode.new_add {
+                        "add-host"
+                    } else {
+                        "reconnect-host"
+                    };
+                    let r = jobs::host_task(&a, &u, name, run(&a, &u, mode)).await;
                     a.hosts.inflight.lock().expect("inflight").remove(&u);
                     r
                 }
@@ -303,7 +308,7 @@ async fn steps_on_session(
 }
 
 /// Decide on the flag `check-sudo` read at `path`.
-async fn check_takeover(
+pub(super) async fn check_takeover(
     app: &App,
     h: &HostRow,
     flag: &std::result::Result<Option<TakeoverFlag>, SshError>,
@@ -351,7 +356,7 @@ async fn check_takeover(
 }
 
 /// The error of a failed SSH step, with the step, a stable reason and a fix.
-fn ssh_error(h: &HostRow, user: &str, port: u16, e: SshError, mode: Mode) -> Error {
+pub(super) fn ssh_error(h: &HostRow, user: &str, port: u16, e: SshError, mode: Mode) -> Error {
     let ip = &h.management_ip;
     let (step, reason, details, hint) = match &e {
         SshError::PortClosed { waited, .. } => (
@@ -413,7 +418,13 @@ fn ssh_error(h: &HostRow, user: &str, port: u16, e: SshError, mode: Mode) -> Err
 /// The error of a step that needs sudo: sudo's reason as `HOST.SUDO.<PROBLEM>`, and both fixes
 /// (sudo for hostplane's helper, or a flag path the login user can write). Other errors as
 /// [`ssh_step`].
-fn sudo_step(h: &HostRow, user: &str, step: &str, flag_path: &str, e: SshError) -> Error {
+pub(super) fn sudo_step(
+    h: &HostRow,
+    user: &str,
+    step: &str,
+    flag_path: &str,
+    e: SshError,
+) -> Error {
     let SshError::Sudo { problem, .. } = &e else {
         return ssh_step(h, step, e);
     };

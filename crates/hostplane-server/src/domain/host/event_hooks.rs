@@ -21,7 +21,7 @@
 //! Subscriptions are read from the store at most every [`SUBSCRIPTIONS_MAX_AGE`] (and at once
 //! after a change on this server), so a node also delivers to subscriptions another node made.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};

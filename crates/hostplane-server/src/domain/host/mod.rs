@@ -1,6 +1,9 @@
 //! KVM hosts: the heart of hostplane.
 //!
 //! - [`add`]: AddKVMHost — validation, the `Connecting` row, the first connect, rollback.
+//! - [`check`]: CheckKVMHost — every admission check with every finding, nothing written.
+//! - [`bulk`]: AddKVMHostFromConfigFile, CheckKVMHostConfigFile (a CSV host file) and
+//!   GetHostTask (the running adds and reconnects of hosts, with their step).
 //! - [`connect`]: the connect flow shared by add, ReconnectHost and automatic reconnects;
 //!   single-flight per host; every failure names its step and a fix.
 //! - [`facts`]: what a connect learned, turned into inventory columns and system tags, and the
@@ -19,6 +22,8 @@
 //! Nothing here knows HTTP. A host password never appears in a log line or an error.
 
 pub mod add;
+pub mod bulk;
+pub mod check;
 pub mod connect;
 pub mod crypto;
 pub mod delete;
