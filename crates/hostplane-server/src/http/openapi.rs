@@ -69,6 +69,8 @@ pub enum Reply {
     Architecture,
     /// `{"hypervisorTypes": [...]}`
     HypervisorTypes,
+    /// `{"results": ..., "success"?}` (the host checks, the bulk add, GetHostTask)
+    Results,
 }
 
 /// The schema name of a catalogue resource's inventory: its class's last segment.
@@ -90,6 +92,9 @@ pub fn reply(api: &ApiSpec) -> Option<Reply> {
     Some(match name {
         "LogInByAccount" => Reply::Inventory("SessionInventory"),
         "UpdateAccount" => Reply::Inventory("AccountInventory"),
+        "CheckKVMHost" | "AddKVMHostFromConfigFile" | "CheckKVMHostConfigFile" | "GetHostTask" => {
+            Reply::Results
+        }
         "LogOut" | "IsReadyToGo" => Reply::Empty,
         "ValidateSession" => Reply::Valid,
         "GetVersion" => Reply::Version,
@@ -280,6 +285,13 @@ fn reply_schema(api: &ApiSpec, reply: Reply) -> Value {
             &["version"],
         ),
         Reply::Valid => with(json!({"valid": {"type": "boolean"}}), &["valid"]),
+        Reply::Results => with(
+            json!({
+                "results": {"description": "One entry per host, row or finding (see docs/api.md)."},
+                "success": {"type": "boolean"},
+            }),
+            &[],
+        ),
         Reply::CurrentTime => with(
             json!({
                 "currentTime": {
