@@ -425,13 +425,6 @@ fn main() -> anyhow::Result<()> {
         sim: bin_dir.join("hostplane-sim"),
         work: work.clone(),
     };
-    for b in [&ctx.hostplane, &ctx.sim] {
-        anyhow::ensure!(
-            b.exists(),
-            "{} is missing: build it first (bench/run.sh does)",
-            b.display()
-        );
-    }
     let root = repo_root();
     let out_dir = args
         .out
@@ -444,6 +437,18 @@ fn main() -> anyhow::Result<()> {
         .map(|s| s.trim().to_lowercase())
         .collect();
     let want = |b: &str| only.iter().any(|o| o == b);
+    // The simulator is needed by b and e only.
+    let needs_sim = want("b") || want("e");
+    for b in [&ctx.hostplane, &ctx.sim] {
+        if b == &ctx.sim && !needs_sim {
+            continue;
+        }
+        anyhow::ensure!(
+            b.exists(),
+            "{} is missing: build it first (bench/run.sh does)",
+            b.display()
+        );
+    }
     eprintln!(
         "hostplane-bench: {} run, work dir {}, open-file limit {fd_limit}",
         mode.name(),

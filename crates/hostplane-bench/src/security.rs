@@ -3,9 +3,11 @@
 //! One server on an empty SQLite store, idle RSS measured first; then, 64 requests at a time:
 //! 1. sessionless async calls (`POST /zstack/v1/zones` with an unknown session): the job rows
 //!    they wrote (read from the database file) and the RSS they added;
-//! 2. 1,000 wrong-password logins with the default lockout (5 failures lock the address out);
-//! 3. 1,000 wrong-password logins with the lockout off (`identity.login.maxFailures` set out of
-//!    reach), so every login that gets past the queue runs argon2.
+//! 2. 1,000 wrong-password logins from 127.0.0.2 with the default lockout (5 failures lock the
+//!    address out);
+//! 3. 1,000 wrong-password logins from 127.0.0.3 with the lockout off
+//!    (`identity.login.maxFailures` set out of reach), so every login that finds room in the
+//!    verifier queue runs argon2, and the others are answered "busy" at once.
 //!
 //! During 2 and 3 RSS is sampled every 50 ms (the peak is the figure), and a prober with a
 //! valid session asks `GET /zones` every 100 ms: its failures and worst latency show whether
@@ -123,9 +125,13 @@ async fn watched(pid: u32, api: &Api, work: impl std::future::Future<Output = ()
     }
 }
 
-async fn login_flood(base: &str, n: usize) -> Arc<Answers> {
+/// `n` wrong logins, 64 at a time, from the local address `source`.
+async fn login_flood(base: &str, n: usize, source: &str) -> anyhow::Result<Arc<Answers>> {
     let answers = Arc::new(Answers::default());
-    let http = Api::client();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .local_address(source.parse::<std::net::IpAddr>()?)
+        .build()?;
     let url = format!("{base}/zstack/v1/accounts/login");
     let a = answers.clone();
     flood(n, move |i| {
@@ -150,7 +156,7 @@ async fn login_flood(base: &str, n: usize) -> Arc<Answers> {
         }
     })
     .await;
-    answers
+    Ok(answers)
 }
 
 pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
@@ -202,21 +208,23 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     // 2. Wrong logins, default lockout.
     let logins = ctx.mode.pick(1_000, 1_000, 200);
     let base = server.base.clone();
-    let mut locked_answers = Arc::new(Answers::default());
+    let mut locked_answers = Ok(Arc::new(Answers::default()));
     let locked = watched(pid, &api, async {
-        locked_answers = login_flood(&base, logins).await;
+        locked_answers = login_flood(&base, logins, "127.0.0.2").await;
     })
     .await;
+    let locked_answers = locked_answers?;
 
     // 3. Wrong logins, lockout off: argon2 for every login past the queue.
     api.set_config("identity", "login.maxFailures", "1000000000")
         .await
         .context("turn the lockout off")?;
-    let mut open_answers = Arc::new(Answers::default());
+    let mut open_answers = Ok(Arc::new(Answers::default()));
     let open = watched(pid, &api, async {
-        open_answers = login_flood(&base, logins).await;
+        open_answers = login_flood(&base, logins, "127.0.0.3").await;
     })
     .await;
+    let open_answers = open_answers?;
     let after = procs::rss_mib(pid)?;
 
     let calls_delta = after_calls - idle;
@@ -271,9 +279,10 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
                 "g",
                 format!("{logins} wrong logins (64 at a time), lockout off: peak RSS over idle"),
                 format!(
-                    "+{open_delta:.1} MiB ({} argon2 checks, {} busy)",
+                    "+{open_delta:.1} MiB ({} argon2 checks, {} busy, {} locked out)",
                     open_answers.wrong.load(Ordering::SeqCst),
-                    open_answers.busy.load(Ordering::SeqCst)
+                    open_answers.busy.load(Ordering::SeqCst),
+                    open_answers.locked.load(Ordering::SeqCst)
                 ),
             )
             .target("≤ 100 MiB", open_delta <= 100.0),

@@ -6,23 +6,34 @@
 //! session first and, when it fails, records the error here, in a small in-memory table that
 //! the job views ([`super::jobs::view`]) read after the job table. The table is bounded in
 //! entries ([`CAPACITY`], the oldest go first) and in time ([`TTL`]); a forgotten entry polls
-//! as an expired job. Nothing here touches the store or spawns anything.
+//! as an expired job. An entry is a few dozen bytes with no allocation of its own (the job
+//! uuid inline, the error as one of the two fixed ID.1001 texts), so a full table is about
+//! 2 MB. Nothing here touches the store or spawns anything.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::error::Error;
+use super::identity::{NO_SESSION, SESSION_EXPIRED};
+use crate::error::{Code, Error};
 
-/// Refused calls remembered at most (a few hundred bytes each).
+/// Refused calls remembered at most.
 pub const CAPACITY: usize = 8192;
 /// How long a refused call's answer can be polled.
 pub const TTL: Duration = Duration::from_secs(600);
 
+/// A job uuid: 32 characters (ZStack's form, and what `X-Job-UUID` must be).
+type Key = [u8; 32];
+
+fn key(uuid: &str) -> Option<Key> {
+    uuid.as_bytes().try_into().ok()
+}
+
 struct Entry {
     api: &'static str,
     created_ms: i64,
-    error: Error,
+    /// The ID.1001 details.
+    details: &'static str,
     at: Instant,
 }
 
@@ -35,9 +46,9 @@ pub struct RefusedCall {
 
 #[derive(Default)]
 struct Table {
-    by_uuid: HashMap<String, Entry>,
+    by_uuid: HashMap<Key, Entry>,
     /// Insertion order, for eviction (a uuid may appear twice if it was refused twice).
-    order: VecDeque<(String, Instant)>,
+    order: VecDeque<(Key, Instant)>,
 }
 
 /// The table; owned by [`super::jobs::Jobs`].
@@ -47,13 +58,27 @@ pub struct Refused {
 }
 
 impl Refused {
-    /// Remember the error of a refused call under its job uuid.
-    pub fn add(&self, uuid: String, api: &'static str, created_ms: i64, error: Error) {
+    /// Remember the session error of a refused call under its job uuid (32 characters;
+    /// another is not remembered).
+    pub fn add(&self, uuid: &str, api: &'static str, created_ms: i64, error: &Error) {
+        let Some(k) = key(uuid) else {
+            return;
+        };
+        let details = if error.details == NO_SESSION {
+            NO_SESSION
+        } else {
+            SESSION_EXPIRED
+        };
         let now = Instant::now();
         let mut t = self.table.lock().expect("refused calls");
+        if t.by_uuid.capacity() == 0 {
+            // Full size at once: growing by doubling would leave freed tables behind.
+            t.by_uuid.reserve(CAPACITY);
+            t.order.reserve(2 * CAPACITY);
+        }
         t.evict(now);
         // Room for a new uuid; and the order list stays bounded when one uuid comes back.
-        while (t.by_uuid.len() >= CAPACITY && !t.by_uuid.contains_key(&uuid))
+        while (t.by_uuid.len() >= CAPACITY && !t.by_uuid.contains_key(&k))
             || t.order.len() >= 2 * CAPACITY
         {
             let Some((old, at)) = t.order.pop_front() else {
@@ -61,13 +86,13 @@ impl Refused {
             };
             t.remove_if_at(&old, at);
         }
-        t.order.push_back((uuid.clone(), now));
+        t.order.push_back((k, now));
         t.by_uuid.insert(
-            uuid,
+            k,
             Entry {
                 api,
                 created_ms,
-                error,
+                details,
                 at: now,
             },
         );
@@ -75,14 +100,15 @@ impl Refused {
 
     /// The refused call with this job uuid, while it is remembered.
     pub fn get(&self, uuid: &str) -> Option<RefusedCall> {
+        let k = key(uuid)?;
         let t = self.table.lock().expect("refused calls");
         t.by_uuid
-            .get(uuid)
+            .get(&k)
             .filter(|e| e.at.elapsed() < TTL)
             .map(|e| RefusedCall {
                 api: e.api,
                 created_ms: e.created_ms,
-                error: e.error.clone(),
+                error: Error::new(Code::InvalidSession, e.details),
             })
     }
 
@@ -108,7 +134,7 @@ impl Table {
     }
 
     /// Remove `uuid` unless it was refused again after `at`.
-    fn remove_if_at(&mut self, uuid: &str, at: Instant) {
+    fn remove_if_at(&mut self, uuid: &Key, at: Instant) {
         if self.by_uuid.get(uuid).is_some_and(|e| e.at == at) {
             self.by_uuid.remove(uuid);
         }
@@ -123,9 +149,9 @@ mod tests {
     #[test]
     fn bounded_and_oldest_first() {
         let r = Refused::default();
-        let e = Error::new(Code::InvalidSession, "Session expired");
+        let e = Error::new(Code::InvalidSession, SESSION_EXPIRED);
         for i in 0..CAPACITY + 100 {
-            r.add(format!("{i:032x}"), "CreateZone", 1, e.clone());
+            r.add(&format!("{i:032x}"), "CreateZone", 1, &e);
         }
         assert_eq!(r.len(), CAPACITY);
         assert!(r.get(&format!("{:032x}", 0)).is_none());
@@ -134,13 +160,18 @@ mod tests {
         assert_eq!(last.api, "CreateZone");
         // The same uuid refused twice is one entry, and survives its first eviction slot.
         let again = format!("{:032x}", CAPACITY + 99);
-        r.add(again.clone(), "CreateZone", 2, e.clone());
+        r.add(&again, "CreateZone", 2, &e);
         assert_eq!(r.len(), CAPACITY);
         assert_eq!(r.get(&again).unwrap().created_ms, 2);
         for _ in 0..3 * CAPACITY {
-            r.add(again.clone(), "CreateZone", 3, e.clone());
+            r.add(&again, "CreateZone", 3, &e);
         }
         assert!(r.table.lock().unwrap().order.len() <= 2 * CAPACITY);
         assert_eq!(r.get(&again).unwrap().created_ms, 3);
+        // The details are the session error's own.
+        let none = Error::new(Code::InvalidSession, NO_SESSION);
+        r.add(&format!("{:032x}", 1), "CreateZone", 4, &none);
+        assert_eq!(r.get(&format!("{:032x}", 1)).unwrap().error, none);
+        assert!(r.get("short").is_none());
     }
 }
