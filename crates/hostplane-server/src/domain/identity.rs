@@ -215,13 +215,20 @@ pub async fn log_in_by_account(app: &Arc<App>, p: LogInByAccount) -> Result<Outp
         app.logins.failed(&key, now_ms(), limits);
         return Err(wrong());
     };
-    let ok = app
+    let verdict = app
         .logins
-        .verify(p.password, account.password_hash.clone())
+        .verify(p.password, account.password_hash.clone(), Some(key.clone()))
         .await?;
-    if !ok {
-        app.logins.failed(&key, now_ms(), limits);
-        return Err(wrong());
+    match verdict {
+        Verdict::Match => {}
+        Verdict::Mismatch => {
+            app.logins.failed(&key, now_ms(), limits);
+            return Err(wrong());
+        }
+        Verdict::Locked => {
+            app.logins.check_lock(&key, now_ms(), limits)?;
+            return Err(wrong());
+        }
     }
     app.logins.succeeded(&key);
     let now = now_ms();
@@ -322,8 +329,9 @@ pub async fn update_account(app: &App, session: &SessionRow, p: UpdateAccount) -
         // On the bounded verifier threads, like a login.
         let ok = app
             .logins
-            .verify(old.to_string(), account.password_hash.clone())
-            .await?;
+            .verify(old.to_string(), account.password_hash.clone(), None)
+            .await?
+            == Verdict::Match;
         if !ok {
             return Err(Error::invalid_argument(format!(
                 "the old password of account[uuid:{uuid}, name:{}] is not correct",
@@ -446,7 +454,29 @@ const QUEUE_PER_THREAD: usize = 16;
 struct Check {
     digest: String,
     hash: String,
-    reply: tokio::sync::oneshot::Sender<bool>,
+    /// Skip the check when this (account, address) got locked out while it waited.
+    key: Option<LoginKey>,
+    reply: tokio::sync::oneshot::Sender<Verdict>,
+}
+
+/// What a verifier thread found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Match,
+    Mismatch,
+    /// Not checked: the address was locked out of the account while the check waited.
+    Locked,
+}
+
+type FailureTable = Arc<Mutex<HashMap<LoginKey, Failures>>>;
+
+fn is_locked(failures: &FailureTable, key: &LoginKey, now: i64) -> bool {
+    failures
+        .lock()
+        .expect("login failures")
+        .get(key)
+        .and_then(|f| f.locked_until)
+        .is_some_and(|until| until > now)
 }
 
 /// Login bounds: the argon2 verifiers and the failure counts. Owned by [`App`].
@@ -455,7 +485,7 @@ pub struct Logins {
     /// Held so the queue stays open even with no thread (it ends with the `Logins`).
     _checks: Arc<Mutex<mpsc::Receiver<Check>>>,
     threads: usize,
-    failures: Mutex<HashMap<LoginKey, Failures>>,
+    failures: FailureTable,
 }
 
 impl Default for Logins {
@@ -474,8 +504,10 @@ impl Logins {
     pub fn new(threads: usize, queue: usize) -> Logins {
         let (tx, rx) = mpsc::sync_channel::<Check>(queue);
         let rx = Arc::new(Mutex::new(rx));
+        let failures: FailureTable = Default::default();
         for i in 0..threads {
             let rx = rx.clone();
+            let failures = failures.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("hostplane-argon2-{i}"))
                 .spawn(move || {
@@ -483,8 +515,18 @@ impl Logins {
                     loop {
                         let next = rx.lock().map(|r| r.recv());
                         let Ok(Ok(c)) = next else { return };
-                        let ok = verify_with_memory(&c.digest, &c.hash, &mut blocks);
-                        let _ = c.reply.send(ok);
+                        let verdict = if c
+                            .key
+                            .as_ref()
+                            .is_some_and(|k| is_locked(&failures, k, now_ms()))
+                        {
+                            Verdict::Locked
+                        } else if verify_with_memory(&c.digest, &c.hash, &mut blocks) {
+                            Verdict::Match
+                        } else {
+                            Verdict::Mismatch
+                        };
+                        let _ = c.reply.send(verdict);
                     }
                 });
             if let Err(e) = spawned {
@@ -495,7 +537,7 @@ impl Logins {
             queue: tx,
             _checks: rx,
             threads,
-            failures: Mutex::new(HashMap::new()),
+            failures,
         }
     }
 
@@ -505,12 +547,14 @@ impl Logins {
     }
 
     /// Check a password digest against its argon2 hash on a verifier thread; fails at once
-    /// when the queue is full.
-    async fn verify(&self, digest: String, hash: String) -> Result<bool> {
+    /// when the queue is full. With a `key`, the check is skipped if that (account, address)
+    /// got locked out while it waited.
+    async fn verify(&self, digest: String, hash: String, key: Option<LoginKey>) -> Result<Verdict> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         match self.queue.try_send(Check {
             digest,
             hash,
+            key,
             reply,
         }) {
             Ok(()) => {}
@@ -753,15 +797,25 @@ mod tests {
         let h = hash_digest(&sha512_hex("pw")).unwrap();
         let first = tokio::time::timeout(
             Duration::from_millis(50),
-            logins.verify(sha512_hex("pw"), h.clone()),
+            logins.verify(sha512_hex("pw"), h.clone(), None),
         )
         .await;
         assert!(first.is_err(), "the first check waits in the queue");
-        let second = logins.verify(sha512_hex("pw"), h).await.unwrap_err();
+        let second = logins.verify(sha512_hex("pw"), h, None).await.unwrap_err();
         assert_eq!(second.code, Code::OperationError);
         let two = Logins::new(2, 4);
         let h = hash_digest(&sha512_hex("pw")).unwrap();
-        assert!(two.verify(sha512_hex("pw"), h.clone()).await.unwrap());
-        assert!(!two.verify(sha512_hex("no"), h).await.unwrap());
+        let v = |d: &str, key| two.verify(sha512_hex(d), h.clone(), key);
+        assert_eq!(v("pw", None).await.unwrap(), Verdict::Match);
+        assert_eq!(v("no", None).await.unwrap(), Verdict::Mismatch);
+        // A check whose (account, address) got locked while it waited is skipped.
+        let key: LoginKey = ("admin".into(), "10.0.0.9".parse().unwrap());
+        let limits = LoginLimits {
+            max_failures: 1,
+            window_ms: 60_000,
+            lock_ms: 60_000,
+        };
+        two.failed(&key, now_ms(), limits);
+        assert_eq!(v("pw", Some(key)).await.unwrap(), Verdict::Locked);
     }
 }

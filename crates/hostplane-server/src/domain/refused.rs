@@ -6,16 +6,19 @@
 //! session first and, when it fails, records the error here, in a small in-memory table that
 //! the job views ([`super::jobs::view`]) read after the job table. The table is bounded in
 //! entries ([`CAPACITY`], the oldest go first) and in time ([`TTL`]); a forgotten entry polls
-//! as an expired job. An entry is a few dozen bytes with no allocation of its own (the job
-//! uuid inline, the error as one of the two fixed ID.1001 texts), so a full table is about
-//! 2 MB. Nothing here touches the store or spawns anything.
+//! as an expired job. The table is a ring of [`CAPACITY`] fixed-size slots (the job uuid
+//! inline, the API by reference, the error as one of the two fixed ID.1001 texts) and an index
+//! sized once, so a full table is under 2 MB and stays there. Nothing here touches the store
+//! or spawns anything.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::api::ApiSpec;
 use super::identity::{NO_SESSION, SESSION_EXPIRED};
 use crate::error::{Code, Error};
+use crate::time::now_ms;
 
 /// Refused calls remembered at most.
 pub const CAPACITY: usize = 8192;
@@ -29,12 +32,12 @@ fn key(uuid: &str) -> Option<Key> {
     uuid.as_bytes().try_into().ok()
 }
 
-struct Entry {
-    api: &'static str,
+struct Slot {
+    key: Key,
+    api: &'static ApiSpec,
     created_ms: i64,
-    /// The ID.1001 details.
-    details: &'static str,
-    at: Instant,
+    /// The ID.1001 details: no session at all, or an unknown or expired one.
+    no_session: bool,
 }
 
 /// A refused call as a poller sees it.
@@ -46,9 +49,11 @@ pub struct RefusedCall {
 
 #[derive(Default)]
 struct Table {
-    by_uuid: HashMap<Key, Entry>,
-    /// Insertion order, for eviction (a uuid may appear twice if it was refused twice).
-    order: VecDeque<(Key, Instant)>,
+    ring: Vec<Option<Slot>>,
+    /// The next slot to write.
+    next: usize,
+    /// Where each remembered uuid's latest slot is.
+    index: HashMap<Key, u32>,
 }
 
 /// The table; owned by [`super::jobs::Jobs`].
@@ -60,61 +65,58 @@ pub struct Refused {
 impl Refused {
     /// Remember the session error of a refused call under its job uuid (32 characters;
     /// another is not remembered).
-    pub fn add(&self, uuid: &str, api: &'static str, created_ms: i64, error: &Error) {
+    pub fn add(&self, uuid: &str, api: &'static ApiSpec, created_ms: i64, error: &Error) {
         let Some(k) = key(uuid) else {
             return;
         };
-        let details = if error.details == NO_SESSION {
-            NO_SESSION
-        } else {
-            SESSION_EXPIRED
-        };
-        let now = Instant::now();
         let mut t = self.table.lock().expect("refused calls");
-        if t.by_uuid.capacity() == 0 {
-            // Full size at once: growing by doubling would leave freed tables behind.
-            t.by_uuid.reserve(CAPACITY);
-            t.order.reserve(2 * CAPACITY);
+        if t.ring.is_empty() {
+            // Full size at once, the index at twice the entries so that its deletions never
+            // make it grow.
+            t.ring.resize_with(CAPACITY, || None);
+            t.index.reserve(2 * CAPACITY);
         }
-        t.evict(now);
-        // Room for a new uuid; and the order list stays bounded when one uuid comes back.
-        while (t.by_uuid.len() >= CAPACITY && !t.by_uuid.contains_key(&k))
-            || t.order.len() >= 2 * CAPACITY
-        {
-            let Some((old, at)) = t.order.pop_front() else {
-                break;
-            };
-            t.remove_if_at(&old, at);
+        let at = t.next;
+        t.next = (at + 1) % CAPACITY;
+        if let Some(old) = t.ring[at].take() {
+            if t.index.get(&old.key) == Some(&(at as u32)) {
+                t.index.remove(&old.key);
+            }
         }
-        t.order.push_back((k, now));
-        t.by_uuid.insert(
-            k,
-            Entry {
-                api,
-                created_ms,
-                details,
-                at: now,
-            },
-        );
+        t.ring[at] = Some(Slot {
+            key: k,
+            api,
+            created_ms,
+            no_session: error.details == NO_SESSION,
+        });
+        t.index.insert(k, at as u32);
     }
 
     /// The refused call with this job uuid, while it is remembered.
     pub fn get(&self, uuid: &str) -> Option<RefusedCall> {
         let k = key(uuid)?;
         let t = self.table.lock().expect("refused calls");
-        t.by_uuid
-            .get(&k)
-            .filter(|e| e.at.elapsed() < TTL)
-            .map(|e| RefusedCall {
-                api: e.api,
-                created_ms: e.created_ms,
-                error: Error::new(Code::InvalidSession, e.details),
-            })
+        let slot = t.ring.get(*t.index.get(&k)? as usize)?.as_ref()?;
+        if now_ms().saturating_sub(slot.created_ms) >= TTL.as_millis() as i64 {
+            return None;
+        }
+        Some(RefusedCall {
+            api: slot.api.name,
+            created_ms: slot.created_ms,
+            error: Error::new(
+                Code::InvalidSession,
+                if slot.no_session {
+                    NO_SESSION
+                } else {
+                    SESSION_EXPIRED
+                },
+            ),
+        })
     }
 
     /// How many refused calls are remembered.
     pub fn len(&self) -> usize {
-        self.table.lock().expect("refused calls").by_uuid.len()
+        self.table.lock().expect("refused calls").index.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -122,56 +124,42 @@ impl Refused {
     }
 }
 
-impl Table {
-    fn evict(&mut self, now: Instant) {
-        while let Some((_, at)) = self.order.front() {
-            if now.duration_since(*at) < TTL {
-                break;
-            }
-            let (old, at) = self.order.pop_front().expect("checked");
-            self.remove_if_at(&old, at);
-        }
-    }
-
-    /// Remove `uuid` unless it was refused again after `at`.
-    fn remove_if_at(&mut self, uuid: &Key, at: Instant) {
-        if self.by_uuid.get(uuid).is_some_and(|e| e.at == at) {
-            self.by_uuid.remove(uuid);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Code;
 
     #[test]
     fn bounded_and_oldest_first() {
+        let zone = super::super::api::by_name("CreateZone").unwrap();
         let r = Refused::default();
         let e = Error::new(Code::InvalidSession, SESSION_EXPIRED);
+        let now = now_ms();
         for i in 0..CAPACITY + 100 {
-            r.add(&format!("{i:032x}"), "CreateZone", 1, &e);
+            r.add(&format!("{i:032x}"), zone, now, &e);
         }
         assert_eq!(r.len(), CAPACITY);
         assert!(r.get(&format!("{:032x}", 0)).is_none());
         let last = r.get(&format!("{:032x}", CAPACITY + 99)).unwrap();
-        assert_eq!(last.error.code, Code::InvalidSession);
+        assert_eq!(last.error, e);
         assert_eq!(last.api, "CreateZone");
-        // The same uuid refused twice is one entry, and survives its first eviction slot.
+        // The same uuid refused again is one entry, the latest.
         let again = format!("{:032x}", CAPACITY + 99);
-        r.add(&again, "CreateZone", 2, &e);
-        assert_eq!(r.len(), CAPACITY);
-        assert_eq!(r.get(&again).unwrap().created_ms, 2);
-        for _ in 0..3 * CAPACITY {
-            r.add(&again, "CreateZone", 3, &e);
+        for n in 1..=3 * CAPACITY as i64 {
+            r.add(&again, zone, now + n, &e);
         }
-        assert!(r.table.lock().unwrap().order.len() <= 2 * CAPACITY);
-        assert_eq!(r.get(&again).unwrap().created_ms, 3);
-        // The details are the session error's own.
+        assert_eq!(r.len(), 1);
+        assert_eq!(r.get(&again).unwrap().created_ms, now + 3 * CAPACITY as i64);
+        // The details are the session error's own; old entries expire.
         let none = Error::new(Code::InvalidSession, NO_SESSION);
-        r.add(&format!("{:032x}", 1), "CreateZone", 4, &none);
+        r.add(&format!("{:032x}", 1), zone, now, &none);
         assert_eq!(r.get(&format!("{:032x}", 1)).unwrap().error, none);
+        r.add(
+            &format!("{:032x}", 2),
+            zone,
+            now - TTL.as_millis() as i64,
+            &none,
+        );
+        assert!(r.get(&format!("{:032x}", 2)).is_none());
         assert!(r.get("short").is_none());
     }
 }

@@ -245,7 +245,7 @@ pub async fn dispatch(
                         return error_response(&e);
                     }
                     let job = job_uuid.unwrap_or_else(crate::domain::new_uuid);
-                    app.jobs.refused.add(&job, spec.name, now_ms(), &e);
+                    app.jobs.refused.add(&job, spec, now_ms(), &e);
                     return accepted(&headers, prefix, &job, timeout_ms);
                 }
             }

@@ -221,7 +221,7 @@ async fn submit(
                     ),
                 );
             }
-            app.jobs.refused.add(&uuid, spec.name, created, &e);
+            app.jobs.refused.add(&uuid, spec, created, &e);
             return json_response(StatusCode::OK, &wrapper(&uuid, false, created, None, None));
         }
     }
