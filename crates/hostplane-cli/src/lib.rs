@@ -114,6 +114,9 @@ pub struct ServeArgs {
     /// The key that encrypts host credentials: 64 hex digits (default: <data-dir>/secret.key).
     #[arg(long, env = "HOSTPLANE_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
+    /// On SIGTERM/SIGINT, seconds running jobs may go on before they end as failed.
+    #[arg(long, env = "HOSTPLANE_SHUTDOWN_GRACE", default_value_t = 20)]
+    pub shutdown_grace: u64,
 }
 
 impl From<ServeArgs> for ServeConfig {
@@ -124,6 +127,7 @@ impl From<ServeArgs> for ServeConfig {
             database_url: a.database_url,
             admin_password: a.admin_password,
             secret_key: a.secret_key,
+            shutdown_grace: std::time::Duration::from_secs(a.shutdown_grace),
         }
     }
 }

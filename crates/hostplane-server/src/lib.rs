@@ -17,7 +17,8 @@
 //! - [`store`]: SQLite or PostgreSQL through one sqlx pool; one file per table. Knows
 //!   nothing of HTTP or SSH.
 //! - [`error`]: the one domain error type and ZStack's error-code table.
-//! - [`server`]: start-up — open the store, load configs, take hosts back, serve.
+//! - [`server`]: start-up — open the port, open the store, settle what the last stop left,
+//!   serve, take hosts back in the background; [`shutdown`]: the graceful stop.
 //!
 //! Other crates of the workspace: `hostplane-query` (the query language: parser, catalogue
 //! types, SQL generation), `hostplane-ssh` (the SSH host connector and fact collection),
@@ -28,5 +29,6 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod server;
+pub mod shutdown;
 pub mod store;
 pub mod time;

@@ -1,16 +1,27 @@
 //! Start-up and shutdown of `hostplane serve`.
 //!
-//! Order matters: open the store (migrations run), load the global configs, make sure the
-//! admin account exists, end jobs a previous run left running, register this management node,
-//! take every host back under management, and only then accept requests.
+//! The port opens first: from its first second the listener answers (while the node starts,
+//! with ZStack's error body; IsReadyToGo says "not ready", see [`crate::http::gate`]). Then,
+//! in order: open the store (migrations run), load the global configs, make sure the admin
+//! account exists, end the jobs a previous run left running and settle the hosts it left
+//! Connecting (so a poll, a query or an add never sees the last run's half-done work),
+//! register this management node — and the full API serves. What can take long runs in the
+//! background and never holds the API: taking every host back under management
+//! (`take_over_all`), the job sweeper, the heartbeat, pending takeover-flag removals.
+//!
+//! On SIGTERM/SIGINT, [`crate::shutdown`] stops gracefully.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::domain::host::{Crypto, Hosts};
+use crate::domain::cancel::Cancel;
+use crate::domain::host::{cleanup, tracker, Crypto, Hosts};
 use crate::domain::management_node::{self, Node};
 use crate::domain::{global_config::Configs, identity, jobs, App};
+use crate::http::gate::Gate;
+use crate::shutdown;
 use crate::store::Store;
 
 /// How the server is started.
@@ -24,6 +35,8 @@ pub struct ServeConfig {
     pub admin_password: Option<String>,
     /// 64 hex digits; None: the key file in the data directory.
     pub secret_key: Option<String>,
+    /// On SIGTERM/SIGINT, how long running jobs may go on before they are ended as failed.
+    pub shutdown_grace: Duration,
 }
 
 /// Build the application: everything but the listener.
@@ -66,36 +79,93 @@ pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Arc<App>> {
 
 /// Run the server until SIGINT or SIGTERM.
 pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
-    let app = build(&cfg).await?;
-    let interrupted = jobs::fail_interrupted(&app).await?;
+    let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+    tracing::info!(listen = %listener.local_addr()?, "listening; opening the store");
+    run(cfg, listener, shutdown::signal()).await
+}
+
+/// Serve on `listener` until `stop` completes, then stop gracefully.
+pub async fn run(
+    cfg: ServeConfig,
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let gate = Gate::default();
+    let closed = Cancel::default();
+    let http = {
+        let (closed, router) = (closed.clone(), gate.router());
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    closed.cancelled().await;
+                })
+                .await
+        })
+    };
+    let stop = {
+        let closed = closed.clone();
+        tokio::spawn(async move {
+            stop.await;
+            closed.cancel("stop");
+        })
+    };
+    let ready = async {
+        let app = build(&cfg).await?;
+        recover(&app).await?;
+        management_node::join_and_beat(app.clone()).await?;
+        anyhow::Ok(app)
+    };
+    let app = tokio::select! {
+        app = ready => app?,
+        _ = closed.cancelled() => {
+            tracing::info!("stopped while starting");
+            return Ok(());
+        }
+    };
+    jobs::start_sweeper(app.clone());
+    cleanup::start(app.clone());
+    shutdown::counters_on_sigusr1(app.clone());
+    {
+        let a = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = tracker::take_over_all(a).await {
+                tracing::error!(error = %e, "the start-up pass over the hosts failed");
+            }
+        });
+    }
+    gate.open(crate::http::router(app.clone()));
+    tracing::info!(
+        store = ?app.store.backend(),
+        version = env!("CARGO_PKG_VERSION"),
+        "hostplane is serving ZStack's API at /zstack/v1 and /zstack/api"
+    );
+    closed.cancelled().await;
+    tracing::info!("stopping: no new connections");
+    stop.abort();
+    shutdown::graceful(&app, cfg.shutdown_grace).await;
+    // Connections still open after the grace are cut.
+    if let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(2), http).await {
+        r?;
+    }
+    Ok(())
+}
+
+/// Settle what the previous run left half done, before the API opens.
+async fn recover(app: &Arc<App>) -> anyhow::Result<()> {
+    let interrupted = jobs::fail_interrupted(app).await?;
     if interrupted > 0 {
         tracing::warn!(
             jobs = interrupted,
             "jobs cut off by the last stop were marked failed"
         );
     }
-    jobs::start_sweeper(app.clone());
-    management_node::join_and_beat(app.clone()).await?;
-    crate::domain::host::tracker::take_over_all(app.clone()).await?;
-    let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
-    tracing::info!(
-        listen = %listener.local_addr()?,
-        store = ?app.store.backend(),
-        version = env!("CARGO_PKG_VERSION"),
-        "hostplane is serving ZStack's API at /zstack/v1 and /zstack/api"
-    );
-    axum::serve(listener, crate::http::router(app))
-        .with_graceful_shutdown(shutdown())
-        .await?;
-    Ok(())
-}
-
-async fn shutdown() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    let r = tracker::recover(app).await?;
+    if r.rolled_back + r.disconnected > 0 {
+        tracing::warn!(
+            rolled_back = r.rolled_back,
+            disconnected = r.disconnected,
+            "hosts left Connecting by the last stop were settled"
+        );
     }
-    tracing::info!("shutting down");
+    Ok(())
 }

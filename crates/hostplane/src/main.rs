@@ -14,7 +14,11 @@ fn main() -> anyhow::Result<()> {
                         .unwrap_or_else(|_| "info".into()),
                 )
                 .init();
-            tokio::runtime::Runtime::new()?.block_on(hostplane_server::server::serve(args.into()))
+            let rt = tokio::runtime::Runtime::new()?;
+            let r = rt.block_on(hostplane_server::server::serve(args.into()));
+            // A blocking task still running (a name lookup) must not hold the exit.
+            rt.shutdown_timeout(std::time::Duration::from_secs(1));
+            r
         }
         command => std::process::exit(hostplane_cli::run(cli.global, command)),
     }

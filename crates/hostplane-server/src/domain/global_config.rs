@@ -186,6 +186,20 @@ config_keys! {
     REST_EXPIRED_API_SCAN_INTERVAL: Duration = ("rest", "expiredApi.scanInterval", "3600", Check::Long(1, MAX), Live, "seconds between sweeps of expired job results");
 }
 
+/// What the config listing (QueryGlobalConfig, UpdateGlobalConfig's inventory) appends to
+/// the description of a key nothing reads. ZStack's inventory fields stay as they are.
+pub const COMPAT_NOTE: &str = " (accepted for compatibility, no effect)";
+
+impl Def {
+    /// The description as listed: a [`Effect::Compat`] key says it has no effect.
+    pub fn listed_description(&self) -> String {
+        match self.effect {
+            Effect::Live => self.description.to_string(),
+            Effect::Compat => format!("{}{COMPAT_NOTE}", self.description),
+        }
+    }
+}
+
 fn find(category: &str, name: &str) -> Option<&'static Def> {
     DEFS.iter()
         .copied()
@@ -262,7 +276,7 @@ impl Configs {
     pub async fn load(store: &Store) -> anyhow::Result<Configs> {
         for d in DEFS {
             store
-                .global_config_ensure(d.category, d.name, d.description, d.default)
+                .global_config_ensure(d.category, d.name, &d.listed_description(), d.default)
                 .await?;
         }
         let mut values = HashMap::new();
@@ -412,5 +426,30 @@ mod tests {
         keys.sort();
         keys.dedup();
         assert_eq!(keys.len(), DEFS.len());
+    }
+
+    /// docs/api.md lists every key, and says of each key nothing reads that it has no effect
+    /// (and of no other key).
+    #[test]
+    fn the_docs_say_which_keys_have_no_effect() {
+        let doc = include_str!("../../../../docs/api.md");
+        for d in DEFS {
+            let row = doc
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` |", d.key)))
+                .unwrap_or_else(|| panic!("docs/api.md lists no {}", d.key));
+            assert_eq!(
+                row.contains("accepted for compatibility, no effect"),
+                d.effect == Effect::Compat,
+                "docs/api.md on {}: {row}",
+                d.key
+            );
+            assert_eq!(
+                d.listed_description().ends_with(COMPAT_NOTE),
+                d.effect == Effect::Compat
+            );
+        }
+        let compat = DEFS.iter().filter(|d| d.effect == Effect::Compat).count();
+        assert_eq!(compat, 11, "the issue's eleven unread keys");
     }
 }

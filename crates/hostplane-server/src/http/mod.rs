@@ -5,6 +5,7 @@
 //! - [`decode`]: query strings, bodies and the `q=` grammar → a domain call.
 //! - [`encode`]: domain outputs and errors → response bodies (`schema`, ErrorCode JSON).
 //! - [`jobs`]: `GET /v1/api-jobs/{uuid}`.
+//! - [`gate`]: what the listener answers while the node is still starting.
 //! - [`rpc`]: `POST /zstack/api` and `GET /zstack/api/result/{uuid}`.
 //! - [`webhook`]: `X-Web-Hook`, the result of an async call POSTed to the caller's URL.
 //!
@@ -12,6 +13,7 @@
 
 pub mod decode;
 pub mod encode;
+pub mod gate;
 pub mod jobs;
 pub mod rest;
 pub mod routes;
