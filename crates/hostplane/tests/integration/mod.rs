@@ -1,6 +1,7 @@
 #[macro_use]
 pub mod common;
 
+mod availability;
 mod cli;
 mod hosts;
 mod protocol;

@@ -1,7 +1,8 @@
 //! The ping tracker: one task per managed host.
 //!
 //! Every `host.ping.interval` seconds a task looks at its host:
-//! - gone → the task ends; in (Pre)Maintenance or Connecting → nothing this round;
+//! - gone → the task ends; in (Pre)Maintenance → nothing this round; Connecting → nothing
+//!   while a connect runs, else (a connect whose last write failed) Disconnected;
 //! - Connected → ping. Up to `host.ping.maxFailure` tries, `host.ping.sleepPeriodAfterFailure`
 //!   seconds apart, each bounded by `host.ping.timeout`; all tries failed → Disconnected. At
 //!   most `host.ping.parallelismDegree` tries run at once. A try is one of:
@@ -261,7 +262,7 @@ async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>) {
         // The ping and reconnect futures (SSH handshakes inside) are large: boxed, they take
         // memory only while they run, not in each of the many sleeping tasks.
         match h.status.as_str() {
-            CONNECTING => {}
+            CONNECTING => settle_stale_connecting(&app, &uuid).await,
             CONNECTED if !Box::pin(ping(&app, &h, &st)).await => {
                 mark_disconnected(&app, &uuid).await
             }
@@ -480,6 +481,21 @@ async fn try_reconnect(app: &Arc<App>, h: &HostRow, st: &TrackState) {
             if e.has_code(Code::HostPasswordChanged) {
                 tracing::warn!(host.uuid = %h.uuid, "the host's password was changed; automatic reconnects stop until UpdateKVMHost");
             }
+        }
+    }
+}
+
+/// A host Connecting with no connect in flight on this node is left over from a connect whose
+/// last write failed (the store was down when it ended): Disconnected, so the tracker can
+/// reconnect it. The row is read again first, so an old snapshot cannot undo a connect.
+async fn settle_stale_connecting(app: &Arc<App>, uuid: &str) {
+    if app.hosts.connect_step(uuid).is_some() {
+        return;
+    }
+    if let Ok(Some(h)) = app.store.host_get(uuid).await {
+        if h.status == CONNECTING && app.hosts.connect_step(uuid).is_none() {
+            tracing::info!(host.uuid = %uuid, "a connect ended without recording it; the host is Disconnected");
+            mark_disconnected(app, uuid).await;
         }
     }
 }
