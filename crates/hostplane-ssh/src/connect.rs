@@ -155,6 +155,17 @@ impl Session {
             stage: "authentication",
         })??;
         if !authenticated {
+            // russh answers a connection that closed during authentication (a host going down,
+            // a flaky link) as a rejection with no method left: that is not a wrong password,
+            // and must not read as one (a reconnect would conclude the password changed).
+            for _ in 0..10 {
+                if handle.is_closed() {
+                    return Err(SshError::Protocol(
+                        "the connection closed during authentication".into(),
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
             let _ = handle
                 .disconnect(Disconnect::ByApplication, "authentication failed", "en")
                 .await;

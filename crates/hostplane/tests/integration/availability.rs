@@ -719,8 +719,7 @@ fn postgres_restart_under_load() {
     let log = env.server.log();
     for u in &uuids[1..] {
         assert!(
-            !log
-                .lines()
+            !log.lines()
                 .any(|l| l.contains("host is Disconnected") && l.contains(u.as_str())),
             "host {u} was marked Disconnected during the store outage"
         );

@@ -3,6 +3,7 @@ pub mod common;
 
 mod availability;
 mod cli;
+mod faults;
 mod hosts;
 mod protocol;
 mod query;
