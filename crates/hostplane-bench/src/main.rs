@@ -6,7 +6,8 @@
 //! --smoke` (< 1 min, tiny sizes, for CI), `--only a,c` for a subset.
 //!
 //! Benchmarks: [`add_latency`] (a), [`bulk`] (b), [`query`] (c and d), [`tracking`] (e),
-//! [`footprint`] (f). Each measures its baseline in the same run where one exists.
+//! [`footprint`] (f), [`startup`] (g). Each measures its baseline in the same run where one
+//! exists.
 
 mod add_latency;
 mod api;
@@ -15,6 +16,7 @@ mod footprint;
 mod procs;
 mod query;
 mod seed;
+mod startup;
 mod tracking;
 
 use std::net::TcpListener;
@@ -40,8 +42,8 @@ struct Args {
     /// Tiny sizes, under a minute: checks that every benchmark still runs (CI).
     #[arg(long)]
     smoke: bool,
-    /// Only these benchmarks (comma-separated letters a-f).
-    #[arg(long, default_value = "a,b,c,d,e,f")]
+    /// Only these benchmarks (comma-separated letters a-g).
+    #[arg(long, default_value = "a,b,c,d,e,f,g")]
     only: String,
     /// Where the JSON results go (default: bench/results in the repository).
     #[arg(long)]
@@ -498,8 +500,12 @@ fn main() -> anyhow::Result<()> {
             eprintln!("e: ping tracking");
             record("e", tracking::run(&ctx).await, &mut rows);
         }
+        if want("g") {
+            eprintln!("g: start-up with every host unreachable");
+            record("g", startup::run(&ctx).await, &mut rows);
+        }
     });
-    rows.sort_by_key(|r| "fabcde".find(r.bench).unwrap_or(9));
+    rows.sort_by_key(|r| "fgabcde".find(r.bench).unwrap_or(9));
     print_table(&rows, mode);
 
     let report = json!({
