@@ -2,7 +2,8 @@
 //!
 //! The port opens first: from its first second the listener answers (while the node starts,
 //! with ZStack's error body; IsReadyToGo says "not ready", see [`crate::http::gate`]). Then,
-//! in order: open the store (migrations run), load the global configs, make sure the admin
+//! in order: open the store (migrations run; a database that cannot be reached yet is tried
+//! again every 2 s, any other failure ends the start), load the global configs, make sure the admin
 //! account exists, end the jobs a previous run left running and settle the hosts it left
 //! Connecting (so a poll, a query or an add never sees the last run's half-done work),
 //! register this management node — and the full API serves. What can take long runs in the
@@ -42,9 +43,24 @@ pub struct ServeConfig {
 /// Build the application: everything but the listener.
 pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Arc<App>> {
     std::fs::create_dir_all(&cfg.data_dir)?;
-    let store = match &cfg.database_url {
-        Some(url) => Store::open(url).await?,
-        None => Store::open_sqlite(&cfg.data_dir).await?,
+    let store = loop {
+        let opened = match &cfg.database_url {
+            Some(url) => Store::open(url).await,
+            None => Store::open_sqlite(&cfg.data_dir).await,
+        };
+        match opened {
+            Ok(s) => break s,
+            // The database is not up yet (started together with this server, say): the port
+            // already answers "starting"; try again rather than exit.
+            Err(e)
+                if e.downcast_ref::<sqlx::Error>()
+                    .is_some_and(crate::error::store_unavailable) =>
+            {
+                tracing::warn!(error = %e, "the database cannot be reached yet; trying again in 2 s");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(e) => return Err(e),
+        }
     };
     let configs = Configs::load(&store).await?;
     if identity::ensure_admin(&store, cfg.admin_password.as_deref()).await? {

@@ -754,6 +754,30 @@ fn postgres_restart_under_load() {
         delete().status == 200
     });
     assert_eq!(env.api.query("/hosts?count=true")["total"], 2);
+    // A start while the database is down: the port answers at once, IsReadyToGo says not
+    // ready, and the server serves as soon as the database is up.
+    let mut env = env;
+    env.server.kill();
+    pg.stop();
+    env.server.start_again_no_wait();
+    wait_until(Duration::from_secs(10), "the port answers", || {
+        env.server
+            .status_of("/zstack/v1/management-nodes/ready")
+            .is_some()
+    });
+    assert_eq!(
+        env.server.status_of("/zstack/v1/management-nodes/ready"),
+        Some(503)
+    );
+    let r = env.api.get("/hosts?limit=1");
+    assert_eq!(
+        r.body["error"]["opaque"]["reason"], "NODE.STARTING",
+        "{}",
+        r.text
+    );
+    pg.start_again();
+    env.server.wait_ready(Duration::from_secs(30));
+    assert_eq!(env.api.query("/hosts?count=true")["total"], 2);
 }
 
 both_stores!(

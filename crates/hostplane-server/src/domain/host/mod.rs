@@ -223,15 +223,15 @@ pub async fn port_open(ip: &str, port: u16, timeout: Duration) -> bool {
 /// burst of pings) waking every waiter on every release costs O(waiters²) wake-ups. A waiter
 /// that enters and still sees room (the limit was raised) passes the wake-up on.
 #[derive(Default)]
-struct Gate {
+pub(crate) struct Gate {
     running: Mutex<usize>,
     notify: Notify,
 }
 
-struct GateGuard<'a>(&'a Gate);
+pub(crate) struct GateGuard<'a>(&'a Gate);
 
 impl Gate {
-    async fn enter(&self, limit: usize) -> GateGuard<'_> {
+    pub(crate) async fn enter(&self, limit: usize) -> GateGuard<'_> {
         let limit = limit.max(1);
         loop {
             let notified = self.notify.notified();

@@ -96,6 +96,21 @@ pub struct Tracker {
     snapshot: Mutex<Option<Arc<Snapshot>>>,
     /// One refresh of the snapshot at a time.
     refreshing: tokio::sync::Mutex<()>,
+    /// Bounds the tracker's statements running at once ([`STORE_SLOTS`]).
+    store_gate: super::Gate,
+}
+
+/// The most store connections the tracker and the start-up pass use at once (of the pool's 8
+/// on SQLite, 16 on PostgreSQL): when thousands of hosts change status together (a data
+/// center that lost power, a start-up with every host down) their writes queue here, and the
+/// API keeps the rest of the pool.
+const STORE_SLOTS: usize = 3;
+
+impl Tracker {
+    /// A slot for one of the tracker's statements.
+    async fn store_slot(&self) -> impl Drop + '_ {
+        self.store_gate.enter(STORE_SLOTS).await
+    }
 }
 
 struct Snapshot {
@@ -190,7 +205,11 @@ impl Tracker {
             return Some(b); // another task refreshed it meanwhile
         }
         let at = tokio::time::Instant::now();
-        match app.store.host_briefs().await {
+        let briefs = {
+            let _slot = self.store_slot().await;
+            app.store.host_briefs().await
+        };
+        match briefs {
             Ok(rows) => {
                 let snap = Arc::new(Snapshot {
                     at,
@@ -264,6 +283,7 @@ async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>) {
         match h.status.as_str() {
             CONNECTING => settle_stale_connecting(&app, &uuid).await,
             CONNECTED if !Box::pin(ping(&app, &h, &st)).await => {
+                let _slot = app.hosts.tracker.store_slot().await;
                 mark_disconnected(&app, &uuid).await
             }
             DISCONNECTED => Box::pin(try_reconnect(&app, &h, &st)).await,
@@ -299,7 +319,10 @@ async fn current_row(app: &App, uuid: &str, st: &TrackState) -> sqlx::Result<Opt
     // round logs in rather than trusting the future mtime of the last login ping.
     *st.flag_fresh_until.lock().expect("fresh") = None;
     *st.banner.lock().expect("banner") = None;
-    let row = app.store.host_get(uuid).await?;
+    let row = {
+        let _slot = app.hosts.tracker.store_slot().await;
+        app.store.host_get(uuid).await?
+    };
     *st.row.lock().expect("row") = row.clone();
     Ok(row)
 }
@@ -492,6 +515,7 @@ async fn settle_stale_connecting(app: &Arc<App>, uuid: &str) {
     if app.hosts.connect_step(uuid).is_some() {
         return;
     }
+    let _slot = app.hosts.tracker.store_slot().await;
     if let Ok(Some(h)) = app.store.host_get(uuid).await {
         if h.status == CONNECTING && app.hosts.connect_step(uuid).is_none() {
             tracing::info!(host.uuid = %uuid, "a connect ended without recording it; the host is Disconnected");
@@ -582,7 +606,11 @@ pub async fn take_over_all(app: Arc<App>) -> anyhow::Result<()> {
 /// One start-up reconnect: one try of the SSH port; closed, the host stays Disconnected and the
 /// tracker reconnects it once the port answers.
 async fn reconnect_at_start(app: &Arc<App>, uuid: &str) {
-    let Ok(Some(h)) = app.store.host_get(uuid).await else {
+    let row = {
+        let _slot = app.hosts.tracker.store_slot().await;
+        app.store.host_get(uuid).await
+    };
+    let Ok(Some(h)) = row else {
         return;
     };
     let wait = app
@@ -590,7 +618,10 @@ async fn reconnect_at_start(app: &Arc<App>, uuid: &str) {
         .get(keys::KVM_SSH_PORT_CONNECT_TIMEOUT)
         .max(Duration::from_secs(1));
     if !super::port_open(&h.management_ip, h.ssh_port.unwrap_or(22) as u16, wait).await {
-        mark_disconnected(app, uuid).await;
+        if h.status != super::DISCONNECTED {
+            let _slot = app.hosts.tracker.store_slot().await;
+            mark_disconnected(app, uuid).await;
+        }
         return;
     }
     let once = Mode {
