@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Run every test suite of hostplane: unit tests, the integration suites (real HTTP against real
 # server processes, on SQLite and on PostgreSQL, with real OpenSSH sshd test hosts), the query
-# language's executed tests on both databases, and the end-to-end test with ZStack's own Python
-# client (zstack-mcp-server).
+# language's executed tests on both databases, the fuzzing of the HTTP face and the query
+# language (proptest, a bounded number of cases per run), the README's curl walkthrough as
+# written (tests/readme/walkthrough.sh, as root and as another SSH user), the end-to-end test
+# with ZStack's own Python client (zstack-mcp-server), the metrics and OpenAPI end-to-end
+# tests (Python's Prometheus parser and OpenAPI validator), the web console's tests and the
+# API reference at /docs in headless Chromium over WebDriver.
 #
 # Needs: root (test hosts are sshd processes with their own users and mount namespaces),
-# openssh-server, PostgreSQL server binaries, python3 with venv. `.ci/run` installs them.
+# openssh-server, sudo, openssl, PostgreSQL server binaries, python3 with venv, bash, zsh and
+# fish (the CLI's completion scripts run in each), chromium and chromium-driver. `.ci/run`
+# installs them.
 # PostgreSQL: HOSTPLANE_TEST_PG_URL if set, else a throwaway cluster started here.
 # Python: HOSTPLANE_E2E_PYTHON if set, else a venv under target/e2e-venv.
 set -euo pipefail
@@ -14,6 +20,8 @@ root=$(pwd)
 
 [ "$(id -u)" = 0 ] || { echo "scripts/test.sh: run as root (sshd test hosts need it)" >&2; exit 1; }
 [ -x /usr/sbin/sshd ] || { echo "scripts/test.sh: /usr/sbin/sshd missing: apt-get install openssh-server (or run .ci/run)" >&2; exit 1; }
+[ -x /usr/bin/chromedriver ] || { echo "scripts/test.sh: /usr/bin/chromedriver missing: apt-get install chromium chromium-driver (or run .ci/run)" >&2; exit 1; }
+command -v sudo >/dev/null || { echo "scripts/test.sh: sudo missing (root and sudo test hosts need it): apt-get install sudo (or run .ci/run)" >&2; exit 1; }
 
 pg_started=""
 cleanup() {
@@ -37,7 +45,7 @@ fi
 
 if [ -z "${HOSTPLANE_E2E_PYTHON:-}" ]; then
     venv="$root/target/e2e-venv"
-    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import zstack_mcp' 2>/dev/null; then
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import zstack_mcp, prometheus_client, openapi_spec_validator' 2>/dev/null; then
         python3 -m venv "$venv"
         "$venv/bin/pip" install -q -r tests/e2e/requirements.txt
     fi

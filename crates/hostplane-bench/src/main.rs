@@ -6,8 +6,9 @@
 //! --smoke` (< 1 min, tiny sizes, for CI), `--only a,c` for a subset.
 //!
 //! Benchmarks: [`add_latency`] (a), [`bulk`] (b), [`query`] (c and d), [`tracking`] (e),
-//! [`footprint`] (f), [`startup`] (g). Each measures its baseline in the same run where one
-//! exists.
+//! [`footprint`] (f), [`security`] (g: sessionless calls and login floods), [`scrape`] (h:
+//! /metrics scrape cost), [`startup`] (j: start-up with every host unreachable). Each measures
+//! its baseline in the same run where one exists.
 
 mod add_latency;
 mod api;
@@ -15,6 +16,8 @@ mod bulk;
 mod footprint;
 mod procs;
 mod query;
+mod scrape;
+mod security;
 mod seed;
 mod startup;
 mod tracking;
@@ -42,8 +45,8 @@ struct Args {
     /// Tiny sizes, under a minute: checks that every benchmark still runs (CI).
     #[arg(long)]
     smoke: bool,
-    /// Only these benchmarks (comma-separated letters a-g).
-    #[arg(long, default_value = "a,b,c,d,e,f,g")]
+    /// Only these benchmarks (comma-separated letters a-j).
+    #[arg(long, default_value = "a,b,c,d,e,f,g,j")]
     only: String,
     /// Where the JSON results go (default: bench/results in the repository).
     #[arg(long)]
@@ -424,13 +427,6 @@ fn main() -> anyhow::Result<()> {
         sim: bin_dir.join("hostplane-sim"),
         work: work.clone(),
     };
-    for b in [&ctx.hostplane, &ctx.sim] {
-        anyhow::ensure!(
-            b.exists(),
-            "{} is missing: build it first (bench/run.sh does)",
-            b.display()
-        );
-    }
     let root = repo_root();
     let out_dir = args
         .out
@@ -443,6 +439,18 @@ fn main() -> anyhow::Result<()> {
         .map(|s| s.trim().to_lowercase())
         .collect();
     let want = |b: &str| only.iter().any(|o| o == b);
+    // The simulator is needed by b and e only.
+    let needs_sim = want("b") || want("e");
+    for b in [&ctx.hostplane, &ctx.sim] {
+        if b == &ctx.sim && !needs_sim {
+            continue;
+        }
+        anyhow::ensure!(
+            b.exists(),
+            "{} is missing: build it first (bench/run.sh does)",
+            b.display()
+        );
+    }
     eprintln!(
         "hostplane-bench: {} run, work dir {}, open-file limit {fd_limit}",
         mode.name(),
@@ -486,6 +494,10 @@ fn main() -> anyhow::Result<()> {
             eprintln!("b: bulk add");
             record("b", bulk::run(&ctx).await, &mut rows);
         }
+        if want("i") {
+            eprintln!("i: bulk add from one host file");
+            record("i", bulk::run_from_file(&ctx).await, &mut rows);
+        }
         if want("c") || want("d") {
             eprintln!("c/d: queries and HTTP throughput at scale");
             let (c, d) = query::run(&ctx, want("c"), want("d")).await;
@@ -501,11 +513,19 @@ fn main() -> anyhow::Result<()> {
             record("e", tracking::run(&ctx).await, &mut rows);
         }
         if want("g") {
-            eprintln!("g: start-up with every host unreachable");
-            record("g", startup::run(&ctx).await, &mut rows);
+            eprintln!("g: sessionless calls and login floods");
+            record("g", security::run(&ctx).await, &mut rows);
+        }
+        if want("h") {
+            eprintln!("h: /metrics scrape cost");
+            record("h", scrape::run(&ctx).await, &mut rows);
+        }
+        if want("j") {
+            eprintln!("j: start-up with every host unreachable");
+            record("j", startup::run(&ctx).await, &mut rows);
         }
     });
-    rows.sort_by_key(|r| "fgabcde".find(r.bench).unwrap_or(9));
+    rows.sort_by_key(|r| "fjabicdegh".find(r.bench).unwrap_or(9));
     print_table(&rows, mode);
 
     let report = json!({

@@ -1,4 +1,4 @@
-//! g. Start-up with 100,000 hosts in the store, every one unreachable, with the default
+//! j. Start-up with 100,000 hosts in the store, every one unreachable, with the default
 //! configs (`host.load.all` and `host.reconnectAllOnBoot` on, a 60 s ping interval, 3 tries,
 //! a 300 s `kvm.testSshPortOpenTimeout`): a data center whose hosts all died while the server
 //! was down. The hosts are loopback addresses on a port nothing listens on, so each connection
@@ -21,12 +21,12 @@ use crate::{free_port, ms, Ctx, Outcome, Row};
 
 pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let n = ctx.mode.pick(100_000, 20_000, 2_000);
-    let dir = ctx.dir("g")?;
+    let dir = ctx.dir("j")?;
     let dead_port = free_port()?;
     eprintln!("  seeding {n} unreachable hosts ...");
     let seeded = crate::seed::seed_unreachable(&dir, n, dead_port).await?;
     eprintln!("  seeded in {:.1} s", seeded.seconds);
-    // The smoke run only checks that g runs: a 5 s ping interval instead of the default 60 s.
+    // The smoke run only checks that j runs: a 5 s ping interval instead of the default 60 s.
     let interval = ctx.mode.pick(60, 60, 5);
     if interval != 60 {
         let store = hostplane_server::store::Store::open_sqlite(&dir).await?;
@@ -52,7 +52,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
         .build()?;
     let ready_url = format!("{base}/zstack/v1/management-nodes/ready");
     let started = Instant::now();
-    let mut proc = Proc::spawn("hostplane", cmd, &ctx.work.join("g-server.log"))?;
+    let mut proc = Proc::spawn("hostplane", cmd, &ctx.work.join("j-server.log"))?;
     let mut meter = Meter::start(proc.pid())?;
     let mut first_answer = None;
     let ready = loop {
@@ -102,7 +102,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let ready_ms = ms(ready);
     let mut rows = vec![
         Row::new(
-            "g",
+            "j",
             format!(
                 "start-up, {n} unreachable hosts, default configs: spawn → first answered API call (IsReadyToGo 200)"
             ),
@@ -113,12 +113,12 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
         )
         .target("≤ 1 s", ready_ms <= 1000.0),
         Row::new(
-            "g",
+            "j",
             "… spawn → login and QueryHost answered",
             format!("{:.0} ms", ms(queried)),
         ),
         Row::new(
-            "g",
+            "j",
             format!(
                 "… until every host not in maintenance is Disconnected (ping {interval} s, 3 tries)"
             ),
@@ -128,7 +128,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
             },
         ),
         Row::new(
-            "g",
+            "j",
             "… server CPU and RSS over that window",
             format!(
                 "{:.0}% of a core, RSS {:.0} MiB mean / {:.0} max",
@@ -140,7 +140,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     ];
     if max_connecting > 0 {
         rows.push(Row::new(
-            "g",
+            "j",
             "… hosts seen Connecting meanwhile (at most)",
             max_connecting.to_string(),
         ));

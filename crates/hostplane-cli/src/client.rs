@@ -101,6 +101,18 @@ pub struct JobProgress<'a> {
     pub elapsed: Duration,
     /// The current step, when the server reports one in its 202 answer.
     pub step: Option<String>,
+    /// The job's uuid (the last part of its location).
+    pub job: Option<&'a str>,
+}
+
+/// The job uuid of a location (`http://mn:8080/zstack/v1/api-jobs/<uuid>`), or the text itself
+/// when it is no location (a bare uuid).
+pub fn job_id(location: &str) -> &str {
+    location
+        .rsplit_once("/api-jobs/")
+        .map(|(_, id)| id)
+        .unwrap_or(location)
+        .trim_matches('/')
 }
 
 /// A client of one server.
@@ -140,9 +152,14 @@ pub fn password_digest(password: &str) -> String {
 
 impl Client {
     pub fn new(base: &str) -> Result<Client, String> {
+        Self::with_timeout(base, Duration::from_secs(120))
+    }
+
+    /// A client whose every request gives up after `timeout` (completion's name fetches).
+    pub fn with_timeout(base: &str, timeout: Duration) -> Result<Client, String> {
         let http = Http::builder()
-            .timeout(Duration::from_secs(120))
-            .connect_timeout(Duration::from_secs(10))
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Client {
@@ -213,6 +230,7 @@ impl Client {
             Some(i) => format!("{}/zstack{}", self.base, &location[i..]),
             None => location.to_string(),
         };
+        let id = job_id(location);
         let deadline = started + timeout + Duration::from_secs(30);
         let mut wait = Duration::from_millis(50);
         let mut step = None;
@@ -221,6 +239,7 @@ impl Client {
                 api,
                 elapsed: started.elapsed(),
                 step: step.clone(),
+                job: Some(id),
             });
             std::thread::sleep(wait);
             wait = (wait * 2).min(Duration::from_secs(1));
@@ -237,6 +256,23 @@ impl Client {
                 )));
             }
         }
+    }
+
+    /// Follow a job by its uuid (or location) until it ends: what `hostplane job` does after
+    /// a command was interrupted while its job ran.
+    pub fn follow(
+        &self,
+        job: &str,
+        progress: &mut dyn FnMut(JobProgress<'_>),
+    ) -> Result<Value, ClientError> {
+        let location = format!("{}/zstack/v1/api-jobs/{}", self.base, job_id(job));
+        self.poll(
+            "job",
+            &location,
+            Duration::from_secs(3 * 3600),
+            Instant::now(),
+            progress,
+        )
     }
 
     /// Send and read the answer: its status, its body (JSON, or the text as a JSON string)

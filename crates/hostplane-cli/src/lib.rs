@@ -7,15 +7,24 @@
 //! - [`client`]: HTTP calls and job polling;
 //! - [`session`]: the session file, login and re-login, reading passwords;
 //! - [`output`]: tables, JSON, YAML, errors, the spinner;
+//! - [`check`]: a query's fields, operators and values checked before it is sent;
 //! - [`shell`]: the interactive shell;
-//! - [`shortcuts`]: `zone`, `cluster`, `host` and `config` commands.
+//! - [`complete`]: tab completion (the shell's, and `completions bash|zsh|fish`);
+//! - [`interrupt`]: what Ctrl-C does;
+//! - [`shortcuts`]: `zone`, `cluster`, `host`, `config` and `account` commands;
+//!   [`events`]: `host events`.
 //!
-//! Exit codes: 0 success, 1 the API (or the server, or the network) failed, 2 usage error.
-//! No command takes a password as an argument of its own; see [`session`].
+//! Exit codes: 0 success, 1 the API (or the server, or the network) failed, 2 usage error,
+//! 130 interrupted. No command takes a password as an argument of its own; see [`session`].
 
 pub mod apis;
 pub mod args;
+pub mod bulk;
+pub mod check;
 pub mod client;
+pub mod complete;
+pub mod events;
+pub mod interrupt;
 pub mod output;
 pub mod session;
 pub mod shell;
@@ -43,7 +52,7 @@ use hostplane_server::server::ServeConfig;
     about = "A management server for KVM hosts that speaks ZStack's API",
     after_help = "Any API is also a command: `hostplane QueryHost status=Connected` is \
                   `hostplane api QueryHost status=Connected`.\n\
-                  Exit codes: 0 success, 1 API error, 2 usage error."
+                  Exit codes: 0 success, 1 API error, 2 usage error, 130 interrupted (Ctrl-C)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -92,15 +101,58 @@ pub enum Command {
     /// Global configuration.
     #[command(subcommand)]
     Config(shortcuts::ConfigCmd),
+    /// Accounts: change a password.
+    #[command(subcommand)]
+    Account(shortcuts::AccountCmd),
+    /// Follow a job that a command left running (after Ctrl-C): wait for it and print its
+    /// result.
+    Job {
+        /// The job's uuid (or its location URL).
+        id: String,
+    },
+    /// Print a completion script: `hostplane completions bash > /etc/bash_completion.d/hostplane`.
+    Completions {
+        /// bash, zsh or fish.
+        #[arg(value_enum)]
+        shell: complete::ShellKind,
+    },
+    /// What the completion scripts call: the candidates for the last word of a line.
+    #[command(name = "__complete", hide = true)]
+    Complete {
+        /// The command line up to the cursor, without the program name.
+        #[arg(long, allow_hyphen_values = true)]
+        line: String,
+    },
     /// An API name, as in zstack-cli: `hostplane QueryHost status=Connected`.
     #[command(external_subcommand)]
     External(Vec<String>),
 }
 
+/// `hostplane serve`, parsed on its own so that it takes only server options (the client
+/// options `--server` and `-o` mean nothing to a server).
+#[derive(Parser, Debug)]
+#[command(
+    name = "serve",
+    bin_name = "hostplane serve",
+    version,
+    about = "Start the API server"
+)]
+pub struct ServeCli {
+    #[command(flatten)]
+    pub args: ServeArgs,
+}
+
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "HOSTPLANE_LISTEN", default_value = "0.0.0.0:8080")]
+    /// Address to listen on: IP:PORT, HOST:PORT (e.g. localhost:8080), [IPv6]:PORT (e.g.
+    /// [::]:8080), or an address alone (port 8080).
+    #[arg(
+        long,
+        env = "HOSTPLANE_LISTEN",
+        default_value = "0.0.0.0:8080",
+        value_parser = parse_listen,
+        value_name = "ADDRESS"
+    )]
     pub listen: SocketAddr,
     /// Where hostplane keeps its SQLite database, secret key and node id.
     #[arg(long, env = "HOSTPLANE_DATA_DIR", default_value = "./hostplane-data")]
@@ -117,6 +169,52 @@ pub struct ServeArgs {
     /// On SIGTERM/SIGINT, seconds running jobs may go on before they end as failed.
     #[arg(long, env = "HOSTPLANE_SHUTDOWN_GRACE", default_value_t = 20)]
     pub shutdown_grace: u64,
+    /// Require `Authorization: Bearer <this token>` on GET /metrics (default: no token; the
+    /// metrics show counts only).
+    #[arg(long, env = "HOSTPLANE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+}
+
+/// The default port of `--listen` when only an address is given.
+pub const DEFAULT_PORT: u16 = 8080;
+
+/// `--listen`: `IP:PORT`, `[IPv6]:PORT`, `HOST:PORT`, `:PORT`, or an address or host name
+/// alone (port 8080). A host name is resolved; its IPv4 address is preferred.
+pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    use std::net::{IpAddr, ToSocketAddrs};
+    let s = s.trim();
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let bare = s
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(s);
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, DEFAULT_PORT));
+    }
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => {
+            let port = p
+                .parse::<u16>()
+                .map_err(|_| format!("`{p}` is not a port number (1-65535)"))?;
+            (h, port)
+        }
+        _ => (s, DEFAULT_PORT),
+    };
+    if host.is_empty() {
+        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
+    }
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve `{host}`: {e}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("`{host}` has no address"))
 }
 
 impl From<ServeArgs> for ServeConfig {
@@ -128,6 +226,7 @@ impl From<ServeArgs> for ServeConfig {
             admin_password: a.admin_password,
             secret_key: a.secret_key,
             shutdown_grace: std::time::Duration::from_secs(a.shutdown_grace),
+            metrics_token: a.metrics_token,
         }
     }
 }
@@ -165,12 +264,15 @@ pub enum Failure {
     Http { status: u16, text: String },
     /// Anything else: the server is unreachable, not logged in, nothing found (exit 1).
     Other(String),
+    /// Ctrl-C cut a read short (exit 130; the SIGINT handler says what there is to say).
+    Interrupted,
 }
 
 impl Failure {
     pub fn exit_code(&self) -> i32 {
         match self {
             Failure::Usage(_) => 2,
+            Failure::Interrupted => interrupt::EXIT_INTERRUPTED,
             _ => 1,
         }
     }
@@ -219,12 +321,30 @@ impl Ctx {
         Ok(self.conn.as_mut().expect("just opened"))
     }
 
-    /// Make a call, with a spinner while a job runs.
+    /// Make a call, with a spinner while a job runs. While the job runs, Ctrl-C says how to
+    /// follow it ([`interrupt`]).
     pub fn call(&mut self, req: &Request) -> Result<Value, Failure> {
         let mut spinner = Spinner::new(self.style.spinner);
-        let r = self.conn()?.call(req, &mut |p| spinner.update(&p));
+        let server = self.explicit_server();
+        let r = self.conn()?.call(req, &mut |p| {
+            if let Some(id) = p.job {
+                interrupt::following(p.api, id, server.as_deref());
+            }
+            spinner.update(&p)
+        });
+        interrupt::done();
         spinner.finish(req.api, r.is_ok());
         r
+    }
+
+    /// The `--server` a follow-up command must repeat: one given on the command line (not
+    /// the `HOSTPLANE_SERVER` of the environment, which the next command sees too).
+    pub fn explicit_server(&self) -> Option<String> {
+        let env = std::env::var("HOSTPLANE_SERVER").ok();
+        self.global
+            .server
+            .clone()
+            .filter(|s| env.as_deref() != Some(s.as_str()))
     }
 
     /// A query by API name (`QueryHost`, ...).
@@ -249,9 +369,23 @@ pub fn items_of(body: &Value) -> Vec<Value> {
 
 /// Run a client command; the exit code.
 pub fn run(global: GlobalArgs, command: Command) -> i32 {
+    if matches!(command, Command::Complete { .. }) {
+        // Completion never prompts, never prints an error, and is never interrupted halfway.
+        let mut ctx = Ctx::new(&global);
+        return match execute(&mut ctx, command) {
+            Ok(()) => 0,
+            Err(_) => 1,
+        };
+    }
+    interrupt::install();
     let mut ctx = Ctx::new(&global);
     match execute(&mut ctx, command) {
         Ok(()) => 0,
+        Err(Failure::Interrupted) => {
+            // The SIGINT handler ends the process (terminal restored, job notice printed).
+            interrupt::wait_for_exit();
+            interrupt::EXIT_INTERRUPTED
+        }
         Err(f) => {
             eprint!("{}", output::failure_text(&f, ctx.style.err_color));
             f.exit_code()
@@ -298,7 +432,40 @@ pub fn execute(ctx: &mut Ctx, command: Command) -> Result<(), Failure> {
         Command::Cluster(c) => shortcuts::cluster(ctx, c),
         Command::Host(c) => shortcuts::host(ctx, c),
         Command::Config(c) => shortcuts::config(ctx, c),
+        Command::Account(c) => shortcuts::account(ctx, c),
+        Command::Job { id } => follow_job(ctx, &id),
+        Command::Completions { shell } => {
+            ctx.print(complete::script(shell));
+            Ok(())
+        }
+        Command::Complete { line } => {
+            for c in
+                complete::complete_line(&line, &mut complete::Names::new(ctx.global.server.clone()))
+            {
+                println!("{c}");
+            }
+            Ok(())
+        }
     }
+}
+
+/// `hostplane job ID`: follow a job to its end and print its result.
+fn follow_job(ctx: &mut Ctx, id: &str) -> Result<(), Failure> {
+    let id = client::job_id(id).to_string();
+    if id.is_empty() {
+        return Err(Failure::Usage("`job` needs the job's uuid".into()));
+    }
+    let mut spinner = Spinner::new(ctx.style.spinner);
+    let server = ctx.explicit_server();
+    let r = ctx.conn()?.client.follow(&id, &mut |p| {
+        interrupt::following("the job", &id, server.as_deref());
+        spinner.update(&p)
+    });
+    interrupt::done();
+    spinner.finish("job", r.is_ok());
+    let body = r?;
+    print_body(ctx, &body);
+    Ok(())
 }
 
 /// `hostplane QueryHost ... -o json`: clap hands an API-named command over unparsed, so
@@ -335,13 +502,35 @@ fn take_globals(ctx: &mut Ctx, words: &[String]) -> Result<Vec<String>, Failure>
     Ok(rest)
 }
 
+/// The commands a line may start with (besides API names), for suggestions and completion.
+pub const COMMANDS: &[&str] = &[
+    "account",
+    "api",
+    "apis",
+    "cluster",
+    "completions",
+    "config",
+    "host",
+    "job",
+    "login",
+    "logout",
+    "serve",
+    "shell",
+    "zone",
+];
+
 fn unknown_command(name: &str) -> Failure {
-    let near = apis::suggestions(name);
+    let commands = check::nearest(name, COMMANDS.iter().copied());
+    let near = if commands.is_empty() {
+        apis::suggestions(name)
+    } else {
+        commands.to_vec()
+    };
     let mut m = format!("`{name}` is neither a command nor an API");
     if !near.is_empty() {
         m.push_str(&format!(" (did you mean {}?)", near.join(", ")));
     }
-    m.push_str("; `hostplane apis` lists the APIs");
+    m.push_str("; `hostplane --help` lists the commands, `hostplane apis` the APIs");
     Failure::Usage(m)
 }
 
@@ -376,14 +565,37 @@ fn login(ctx: &mut Ctx, a: LoginArgs) -> Result<(), Failure> {
 
 /// `hostplane api NAME key=value ...`.
 pub fn api_command(ctx: &mut Ctx, name: &str, tokens: &[String]) -> Result<(), Failure> {
+    api_command_with(ctx, name, tokens, false)
+}
+
+/// An API call; `imply_type`: a query on a type-only field implies the type switch
+/// (`host list osDistribution=debian` means `... hypervisorType=KVM`).
+pub fn api_command_with(
+    ctx: &mut Ctx,
+    name: &str,
+    tokens: &[String],
+    imply_type: bool,
+) -> Result<(), Failure> {
     let api = apis::find(name).ok_or_else(|| unknown_command(name))?;
     if api.is_query() {
-        let q = args::parse_query(tokens).map_err(Failure::Usage)?;
+        let resource = api.spec.query.unwrap_or_default();
+        let mut q = args::parse_query(tokens).map_err(Failure::Usage)?;
+        if let Some(r) = hostplane_server::domain::catalogue::resource(resource) {
+            if imply_type {
+                check::imply_type(r, &mut q);
+            }
+            check::check(r, &q).map_err(Failure::Usage)?;
+            resolve_uuid_conditions(ctx, r, &mut q)?;
+            for note in check::value_notes(r, &q) {
+                eprintln!("{note}");
+            }
+        }
         let body = ctx.call(&api.query_request(&q))?;
-        return print_query(ctx, api.spec.query.unwrap_or_default(), &q, &body);
+        return print_query(ctx, resource, &q, &body);
     }
     let mut params = args::parse_params(api.spec, tokens).map_err(Failure::Usage)?;
     resolve_secrets(&api, &mut params)?;
+    resolve_uuid_params(ctx, &api, &mut params)?;
     let missing = args::missing_required(api.spec, &params);
     if !missing.is_empty() {
         return Err(Failure::Usage(format!(
@@ -395,6 +607,14 @@ pub fn api_command(ctx: &mut Ctx, name: &str, tokens: &[String]) -> Result<(), F
                 .collect::<Vec<_>>()
                 .join(" ")
         )));
+    }
+    if api.spec.name == "UpdateAccount" {
+        // Passwords go as their SHA-512 digest, as every ZStack client sends them.
+        for key in ["password", "oldPassword"] {
+            if let Some(Value::String(p)) = params.get_mut(key) {
+                *p = client::password_digest(p);
+            }
+        }
     }
     let login_account = (api.spec.name == "LogInByAccount").then(|| {
         if let Some(Value::String(p)) = params.get_mut("password") {
@@ -415,6 +635,92 @@ pub fn api_command(ctx: &mut Ctx, name: &str, tokens: &[String]) -> Result<(), F
         }
     }
     print_body(ctx, &body);
+    Ok(())
+}
+
+/// `clusterUuid=sim` in a condition: the uuids of the clusters named `sim` (and likewise for
+/// zones and hosts), or "no cluster named sim". A value that looks like a uuid is left as it is.
+fn resolve_uuid_conditions(
+    ctx: &mut Ctx,
+    resource: &'static hostplane_query::Resource,
+    q: &mut args::QueryArgs,
+) -> Result<(), Failure> {
+    use hostplane_query::{parse_condition, Op};
+    for cond in q.conditions.iter_mut() {
+        let Ok(c) = parse_condition(cond) else {
+            continue;
+        };
+        let Some((_, leaf)) = check::leaf_of(resource, &c.field) else {
+            continue;
+        };
+        let Some(target) = check::uuid_target(&leaf) else {
+            continue;
+        };
+        let list = matches!(c.op, Op::In | Op::NotIn);
+        if !(list || matches!(c.op, Op::Eq | Op::NotEq)) {
+            continue;
+        }
+        let value = c.value.clone().unwrap_or_default();
+        let items: Vec<&str> = if list {
+            value.split(',').collect()
+        } else {
+            vec![value.as_str()]
+        };
+        if items
+            .iter()
+            .all(|i| check::is_uuid(i.trim()) || i.is_empty())
+        {
+            continue;
+        }
+        let mut uuids = Vec::new();
+        for item in items {
+            if check::is_uuid(item.trim()) {
+                uuids.push(item.trim().to_string());
+            } else {
+                uuids.extend(shortcuts::uuids_named(ctx, target, item.trim())?);
+            }
+        }
+        let op = match (c.op, uuids.len()) {
+            (Op::Eq, 1) => "=",
+            (Op::NotEq, 1) => "!=",
+            (Op::Eq | Op::In, _) => "?=",
+            _ => "!?=",
+        };
+        *cond = format!("{}{op}{}", c.field.trim(), uuids.join(","));
+    }
+    Ok(())
+}
+
+/// A parameter naming a zone, cluster or host by uuid (`clusterUuid=`, or `uuid=` of an API
+/// about one) given a name instead: the uuid of the one so named.
+fn resolve_uuid_params(
+    ctx: &mut Ctx,
+    api: &RestApi,
+    params: &mut Map<String, Value>,
+) -> Result<(), Failure> {
+    use hostplane_server::domain::api::Res;
+    for p in api.spec.params {
+        let target = match p.resource {
+            Some(Res::Zone) => "Zone",
+            Some(Res::Cluster) => "Cluster",
+            Some(Res::Host) => "Host",
+            None if p.name == "uuid" => match api.spec.name {
+                n if n.contains("Host") => "Host",
+                n if n.contains("Cluster") => "Cluster",
+                n if n.contains("Zone") => "Zone",
+                _ => continue,
+            },
+            None => continue,
+        };
+        let Some(Value::String(v)) = params.get(p.name) else {
+            continue;
+        };
+        if v.is_empty() || check::is_uuid(v) {
+            continue;
+        }
+        let found = shortcuts::find(ctx, target, &v.clone())?;
+        params.insert(p.name.to_string(), Value::String(found.uuid));
+    }
     Ok(())
 }
 
@@ -671,4 +977,28 @@ fn describe_apis(name: Option<&str>) -> Result<String, Failure> {
     out.push('\n');
     out.push_str(&output::table(&rows, None, &HashMap::new(), false));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_takes_addresses_host_names_and_ipv6() {
+        let p = |s: &str| parse_listen(s).map(|a| a.to_string());
+        assert_eq!(p("0.0.0.0:8080").unwrap(), "0.0.0.0:8080");
+        assert_eq!(p("[::]:9000").unwrap(), "[::]:9000");
+        assert_eq!(p("[::]").unwrap(), "[::]:8080");
+        assert_eq!(p("::").unwrap(), "[::]:8080");
+        assert_eq!(p("127.0.0.1").unwrap(), "127.0.0.1:8080");
+        assert_eq!(p(":18555").unwrap(), "0.0.0.0:18555");
+        assert_eq!(p("localhost:18555").unwrap(), "127.0.0.1:18555");
+        assert_eq!(p("localhost").unwrap(), "127.0.0.1:8080");
+        assert!(p("localhost:http")
+            .unwrap_err()
+            .contains("not a port number"));
+        assert!(p("no-such-host.invalid:80")
+            .unwrap_err()
+            .contains("cannot resolve"));
+    }
 }

@@ -340,17 +340,45 @@ pub fn failure_text(f: &Failure, color: bool) -> String {
             }
         }
         Failure::Api(e) => api_error_text(e, label),
+        Failure::Interrupted => String::new(),
     }
 }
 
+/// ZStack reports some user mistakes as internal errors (SYS.1000): an unknown query field, a
+/// state change the state machine has no transition for. The server keeps the code on the
+/// wire; the CLI shows them as the mistakes they are.
+fn is_user_mistake(e: &ApiError) -> bool {
+    e.code == "SYS.1000"
+        && [
+            "has no field[",
+            "no expand query[",
+            "cannot find next state",
+            " is already in ",
+        ]
+        .iter()
+        .any(|p| e.details.contains(p))
+}
+
 fn api_error_text(e: &ApiError, label: &str) -> String {
-    let mut out = format!("{label} {}: {}\n", e.code, e.description);
+    let mistake = is_user_mistake(e);
+    let mut out = if mistake {
+        format!("{label} {}\n", e.details.trim())
+    } else {
+        format!("{label} {}: {}\n", e.code, e.description)
+    };
     let mut line = |k: &str, v: &str| {
         if !v.trim().is_empty() {
             out.push_str(&format!("  {k:<8} {}\n", v.trim()));
         }
     };
-    line("details:", &e.details);
+    if mistake {
+        line(
+            "code:",
+            &format!("{} (ZStack's code for this mistake)", e.code),
+        );
+    } else {
+        line("details:", &e.details);
+    }
     // Cause chain, innermost last.
     let mut cause = e.cause.as_deref();
     while let Some(c) = cause {
@@ -494,6 +522,21 @@ mod tests {
             ),
             "name                 h\ntotalMemoryCapacity  1024 (1.0 KiB)\n"
         );
+    }
+
+    #[test]
+    fn user_mistakes_are_no_internal_errors() {
+        let e = ApiError::from_json(&json!({
+            "code": "SYS.1000", "description": "An internal error happened in system",
+            "details": "host s6 is already in Maintenance: cannot find next state for current state[Maintenance] on transaction event[preMaintain]",
+        }));
+        let text = failure_text(&Failure::Api(Box::new(e)), false);
+        assert!(
+            text.starts_with("error: host s6 is already in Maintenance"),
+            "{text}"
+        );
+        assert!(!text.contains("internal error"), "{text}");
+        assert!(text.contains("\n  code:    SYS.1000 "), "{text}");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //!
 //! The session file is `$XDG_CONFIG_HOME/hostplane/session.json` (else
 //! `~/.config/hostplane/session.json`), mode 0600 in a 0700 directory. Per server it holds
-//! the account name and the session uuid, plus which server was used last; **never a
-//! password**. When the server answers ID.1001 (expired or unknown session) the call is made
+//! the account's name and uuid and the session uuid, plus which server was used last; **never
+//! a password**. When the server answers ID.1001 (expired or unknown session) the call is made
 //! again after a new login, with the password from `HOSTPLANE_PASSWORD` or, on a terminal, a
 //! prompt; otherwise the user is told to run `hostplane login`.
 //!
@@ -32,6 +32,9 @@ pub const PASSWORD_ENV: &str = "HOSTPLANE_PASSWORD";
 #[serde(rename_all = "camelCase")]
 pub struct Saved {
     pub account: String,
+    /// The account's uuid (from the login's `accountUuid`), for `account passwd`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_uuid: Option<String>,
     pub session: String,
     /// The server's `expiredDate`, for display only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -113,6 +116,16 @@ impl SessionFile {
     }
 }
 
+/// A read that failed; one cut short by Ctrl-C is [`Failure::Interrupted`] (the SIGINT handler
+/// ends the process with its own words).
+fn read_failure(what: &str, e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::Interrupted {
+        Failure::Interrupted
+    } else {
+        Failure::Other(format!("reading {what}: {e}"))
+    }
+}
+
 /// Whether a person is there to answer a prompt.
 pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
@@ -124,7 +137,7 @@ pub fn read_stdin_line(what: &str) -> Result<String, Failure> {
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| Failure::Other(format!("reading {what} from stdin: {e}")))?;
+        .map_err(|e| read_failure(&format!("{what} from stdin"), e))?;
     let line = line.strip_suffix('\n').unwrap_or(&line);
     let line = line.strip_suffix('\r').unwrap_or(line);
     if line.is_empty() {
@@ -138,7 +151,7 @@ pub fn read_stdin_all(what: &str) -> Result<String, Failure> {
     let mut s = String::new();
     std::io::stdin()
         .read_to_string(&mut s)
-        .map_err(|e| Failure::Other(format!("reading {what} from stdin: {e}")))?;
+        .map_err(|e| read_failure(&format!("{what} from stdin"), e))?;
     if s.trim().is_empty() {
         return Err(Failure::Usage(format!("no {what} on stdin")));
     }
@@ -147,12 +160,26 @@ pub fn read_stdin_all(what: &str) -> Result<String, Failure> {
 
 /// Ask on the terminal, without echo.
 pub fn prompt_secret(prompt: &str) -> Result<String, Failure> {
-    let s = rpassword::prompt_password(prompt)
-        .map_err(|e| Failure::Other(format!("reading the password: {e}")))?;
+    let s = rpassword::prompt_password(prompt).map_err(|e| read_failure("the password", e))?;
     if s.is_empty() {
         return Err(Failure::Usage("empty password".into()));
     }
     Ok(s)
+}
+
+/// Ask a yes/no question on the terminal (stderr, one line of stdin): yes only for `y`/`yes`.
+pub fn ask_yes_no(question: &str) -> Result<bool, Failure> {
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| read_failure("the answer", e))?;
+    Ok(matches!(
+        line.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
 
 /// A secret from stdin (when asked to), else a prompt on a terminal; `how` says what to do
@@ -213,6 +240,10 @@ impl Conn {
     pub fn remember(&mut self, account: &str, session: &str, inv: &Value) -> Result<(), Failure> {
         let saved = Saved {
             account: account.to_string(),
+            account_uuid: inv
+                .get("accountUuid")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             session: session.to_string(),
             expired_date: inv
                 .get("expiredDate")

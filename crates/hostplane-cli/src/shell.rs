@@ -2,15 +2,21 @@
 //!
 //! A line is an API call in zstack-cli's form (`QueryHost status=Connected`) or any client
 //! command (`host list`, `api CreateZone name=z1`, `-o json zone list`). Words are split as a
-//! POSIX shell would (quotes, backslashes). Tab completes command and API names, then the
-//! API's parameters (`name=`), a query's fields (`cluster.name=`, following expansions) and
-//! options, and known values (`sortDirection=desc`, `stateEvent=maintain`). History is kept
-//! in `<config dir>/history` (mode 0600).
+//! POSIX shell would (quotes, backslashes). Tab completes what [`super::complete`] knows:
+//! commands, APIs, options, parameters, fields, enum values and names from the server. History
+//! is kept in `<config dir>/history` (mode 0600) and written after every line, so a shell
+//! that dies keeps it.
+//!
+//! On a terminal each line runs as a child `hostplane` process with the terminal to itself:
+//! Ctrl-C then ends only that line (a job it started goes on in the server, and the child says
+//! how to follow it), and the shell, which ignores SIGINT, goes on. Without a terminal (a
+//! script on stdin) lines run in this process, one after the other.
 //!
 //! A failed line prints its error and the shell goes on. The shell never exits the process
 //! on a command's error and never records a line that holds a secret parameter in history.
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 use clap::Parser;
 use rustyline::completion::{Completer, Pair};
@@ -21,15 +27,10 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Editor, Helper};
 
-use super::apis::{self, RestApi};
-use super::args::{split_words, QUERY_OPTIONS};
-use super::{execute, output, session, Cli, Command, Ctx, Failure, GlobalArgs};
-use hostplane_server::domain::api::ParamType;
-use hostplane_server::domain::catalogue;
-
-const COMMANDS: &[&str] = &[
-    "api", "apis", "cluster", "config", "exit", "help", "host", "login", "logout", "quit", "zone",
-];
+use super::apis;
+use super::args::split_words;
+use super::complete::{candidates, Names};
+use super::{execute, interrupt, output, session, Cli, Command, Ctx, Failure, GlobalArgs};
 
 const HELP: &str = "\
 Type an API call as in zstack-cli, or a hostplane command:
@@ -38,12 +39,14 @@ Type an API call as in zstack-cli, or a hostplane command:
   host list 'cpuNum>=4'        host add 10.0.0.5 --cluster c1 --user root
   zone create z1               cluster create c1 --zone z1
   -o json QueryZone            apis QueryHost (its fields)
-Tab completes names, parameters and fields. `exit` or Ctrl-D leaves.
+Tab completes names, options, parameters, fields and values. Ctrl-C stops the running line;
+`exit` or Ctrl-D leaves.
 ";
 
 /// Run the shell until `exit` or end of input.
 pub fn run(ctx: &mut Ctx) -> Result<(), Failure> {
     let outer = ctx.global.clone();
+    let interactive = session::interactive();
     let config = Config::builder()
         .completion_type(CompletionType::List)
         .auto_add_history(false)
@@ -52,12 +55,15 @@ pub fn run(ctx: &mut Ctx) -> Result<(), Failure> {
         .build();
     let mut ed: Editor<Completion, DefaultHistory> =
         Editor::with_config(config).map_err(|e| Failure::Other(e.to_string()))?;
-    ed.set_helper(Some(Completion));
+    ed.set_helper(Some(Completion {
+        server: outer.server.clone(),
+    }));
     let history = session::ensure_config_dir().ok().map(|d| d.join("history"));
     if let Some(h) = &history {
         let _ = ed.load_history(h);
     }
-    if session::interactive() {
+    if interactive {
+        interrupt::ignore();
         let server = ctx.conn()?.server.clone();
         eprintln!(
             "hostplane shell on {server}; `help` for examples, Tab completes, Ctrl-D leaves."
@@ -86,6 +92,9 @@ pub fn run(ctx: &mut Ctx) -> Result<(), Failure> {
         };
         if !holds_secret(&words) {
             let _ = ed.add_history_entry(line);
+            if let Some(h) = &history {
+                save_history(&mut ed, h);
+            }
         }
         match words[0].as_str() {
             "exit" | "quit" => break,
@@ -95,31 +104,78 @@ pub fn run(ctx: &mut Ctx) -> Result<(), Failure> {
             }
             _ => {}
         }
-        run_line(ctx, &outer, words);
+        if interactive {
+            run_child(&outer, words);
+        } else {
+            run_line(ctx, &outer, words);
+        }
     }
     if let Some(h) = &history {
-        if ed.save_history(h).is_ok() {
-            let _ = std::fs::set_permissions(h, std::fs::Permissions::from_mode(0o600));
-        }
+        save_history(&mut ed, h);
     }
     Ok(())
 }
 
-/// One line: parsed as a `hostplane` command line; the shell's own `--server`/`-o` apply
-/// unless the line gives its own.
-fn run_line(ctx: &mut Ctx, outer: &GlobalArgs, words: Vec<String>) {
-    let argv = std::iter::once("hostplane".to_string()).chain(words);
+fn save_history(ed: &mut Editor<Completion, DefaultHistory>, path: &Path) {
+    if ed.save_history(path).is_ok() {
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+}
+
+/// Parse a line as a `hostplane` command line; None (after saying why) when it is not one a
+/// shell may run.
+fn parse_line(words: &[String]) -> Option<Cli> {
+    let argv = std::iter::once("hostplane".to_string()).chain(words.iter().cloned());
     let cli = match Cli::try_parse_from(argv) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return;
+            return None;
         }
     };
     if matches!(cli.command, Command::Shell | Command::Serve(_)) {
         eprintln!("error: not inside the shell");
+        return None;
+    }
+    Some(cli)
+}
+
+/// One line in a child process that has the terminal (interactive shells).
+fn run_child(outer: &GlobalArgs, words: Vec<String>) {
+    if parse_line(&words).is_none() {
         return;
     }
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: cannot find the hostplane program: {e}");
+            return;
+        }
+    };
+    let mut cmd = std::process::Command::new(exe);
+    // The shell's own options go first; the line's own, later on its command line, win.
+    if let Some(s) = &outer.server {
+        cmd.arg("--server").arg(s);
+    }
+    if let Some(o) = outer.output {
+        cmd.arg("--output").arg(
+            <output::Format as clap::ValueEnum>::to_possible_value(&o)
+                .map_or_else(|| "table".to_string(), |v| v.get_name().to_string()),
+        );
+    }
+    cmd.args(&words);
+    match cmd.status() {
+        Ok(_) => {}
+        Err(e) => eprintln!("error: cannot run the line: {e}"),
+    }
+}
+
+/// One line in this process: parsed as a `hostplane` command line; the shell's own
+/// `--server`/`-o` apply unless the line gives its own.
+fn run_line(ctx: &mut Ctx, outer: &GlobalArgs, words: Vec<String>) {
+    let Some(cli) = parse_line(&words) else {
+        return;
+    };
     let global = GlobalArgs {
         server: cli.global.server.or_else(|| outer.server.clone()),
         output: cli.global.output.or(outer.output),
@@ -145,8 +201,11 @@ fn holds_secret(words: &[String]) -> bool {
     })
 }
 
-/// Tab completion.
-pub struct Completion;
+/// Tab completion, through [`super::complete`].
+pub struct Completion {
+    /// The shell's `--server` (names are fetched from it).
+    server: Option<String>,
+}
 
 impl Completer for Completion {
     type Candidate = Pair;
@@ -163,7 +222,8 @@ impl Completer for Completion {
             .map(|i| i + 1)
             .unwrap_or(0);
         let prior: Vec<&str> = before[..start].split_whitespace().collect();
-        let pairs = candidates(&prior, &before[start..])
+        let mut names = Names::new(self.server.clone());
+        let pairs = candidates(&prior, &before[start..], &mut names)
             .into_iter()
             .map(|c| Pair {
                 display: c.clone(),
@@ -181,202 +241,9 @@ impl Highlighter for Completion {}
 impl Validator for Completion {}
 impl Helper for Completion {}
 
-/// What may come at `word`, given the words before it.
-pub fn candidates(prior: &[&str], word: &str) -> Vec<String> {
-    // Global options do not count as words of the command.
-    let mut rest: Vec<&str> = Vec::new();
-    let mut skip = false;
-    for w in prior {
-        if skip {
-            skip = false;
-            continue;
-        }
-        match *w {
-            "-o" | "--output" | "--server" => skip = true,
-            w if w.starts_with("--output=") || w.starts_with("--server=") => {}
-            w => rest.push(w),
-        }
-    }
-    if matches!(prior.last(), Some(&"-o") | Some(&"--output")) {
-        return starting(
-            ["table", "json", "yaml"].into_iter().map(String::from),
-            word,
-        );
-    }
-    let Some(first) = rest.first().copied() else {
-        let names = apis::all().map(|a| a.spec.name.to_string());
-        let commands = COMMANDS.iter().map(|c| c.to_string());
-        return starting_ci(commands.chain(names), word);
-    };
-    let api = match first {
-        "api" | "apis" if rest.len() == 1 => {
-            return starting_ci(apis::all().map(|a| a.spec.name.to_string()), word)
-        }
-        "api" => rest.get(1).and_then(|n| apis::find(n)),
-        "host" | "zone" | "cluster" | "config" => {
-            let subs: &[&str] = match first {
-                "host" => &[
-                    "add",
-                    "list",
-                    "show",
-                    "rm",
-                    "reconnect",
-                    "maintain",
-                    "enable",
-                    "disable",
-                ],
-                "config" => &["list", "set"],
-                _ => &["create", "list", "rm"],
-            };
-            if rest.len() == 1 {
-                return starting(subs.iter().map(|s| s.to_string()), word);
-            }
-            if !matches!(rest[1], "list" | "ls") {
-                return Vec::new();
-            }
-            apis::find(match first {
-                "host" => "QueryHost",
-                "zone" => "QueryZone",
-                "cluster" => "QueryCluster",
-                _ => "QueryGlobalConfig",
-            })
-        }
-        name => apis::find(name),
-    };
-    match api {
-        Some(api) => api_candidates(&api, word),
-        None => Vec::new(),
-    }
-}
-
-fn api_candidates(api: &RestApi, word: &str) -> Vec<String> {
-    let resource = api.spec.query.and_then(catalogue::resource);
-    if let Some((key, value)) = word.split_once('=') {
-        let values: Vec<String> = match (resource, key) {
-            (Some(_), "sortDirection") => vec!["asc".into(), "desc".into()],
-            (Some(_), "count" | "replyWithCount") => vec!["true".into(), "false".into()],
-            (Some(r), "sortBy") => r.fields.iter().map(|f| f.name.to_string()).collect(),
-            (Some(r), "fields") => {
-                // Complete the last item of the comma list.
-                let (done, _) = value.rsplit_once(',').unwrap_or(("", value));
-                let lead = if done.is_empty() {
-                    String::new()
-                } else {
-                    format!("{done},")
-                };
-                r.fields
-                    .iter()
-                    .map(|f| format!("{lead}{}", f.name))
-                    .collect()
-            }
-            (Some(_), _) => Vec::new(),
-            (None, k) => match api.spec.param(k) {
-                Some(p) if !p.valid_values.is_empty() => {
-                    p.valid_values.iter().map(|v| v.to_string()).collect()
-                }
-                Some(p) if p.ty == ParamType::Bool => vec!["true".into(), "false".into()],
-                _ => Vec::new(),
-            },
-        };
-        return starting(values.into_iter().map(|v| format!("{key}={v}")), word);
-    }
-    match resource {
-        Some(r) => {
-            let mut c = field_paths(r, word);
-            c.extend(QUERY_OPTIONS.iter().map(|o| format!("{o}=")));
-            starting(c.into_iter(), word)
-        }
-        None => starting(api.spec.params.iter().map(|p| format!("{}=", p.name)), word),
-    }
-}
-
-/// `name=`, `cluster.`, `cluster.zone.name=`: the fields reachable from `resource` along
-/// the expansions already typed in `word`.
-fn field_paths(resource: &'static hostplane_query::Resource, word: &str) -> Vec<String> {
-    let segments: Vec<&str> = word.split('.').collect();
-    let mut res = resource;
-    for seg in &segments[..segments.len() - 1] {
-        match res
-            .expansions
-            .iter()
-            .find(|e| e.name == *seg)
-            .and_then(|e| catalogue::resource(e.target))
-        {
-            Some(r) => res = r,
-            None => return Vec::new(),
-        }
-    }
-    let base: String = segments[..segments.len() - 1]
-        .iter()
-        .map(|s| format!("{s}."))
-        .collect();
-    let mut out: Vec<String> = res
-        .fields
-        .iter()
-        .map(|f| format!("{base}{}=", f.name))
-        .collect();
-    out.extend(res.expansions.iter().map(|e| format!("{base}{}.", e.name)));
-    if base.is_empty() && res.tag_resource_type.is_some() {
-        out.push(format!("{}=", hostplane_query::SYSTEM_TAG_FIELD));
-        out.push(format!("{}=", hostplane_query::USER_TAG_FIELD));
-    }
-    out
-}
-
-fn starting(items: impl Iterator<Item = String>, word: &str) -> Vec<String> {
-    let mut v: Vec<String> = items.filter(|c| c.starts_with(word)).collect();
-    v.sort();
-    v.dedup();
-    v
-}
-
-fn starting_ci(items: impl Iterator<Item = String>, word: &str) -> Vec<String> {
-    let w = word.to_ascii_lowercase();
-    let mut v: Vec<String> = items
-        .filter(|c| c.to_ascii_lowercase().starts_with(&w))
-        .collect();
-    v.sort();
-    v.dedup();
-    v
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn completes_names_parameters_and_fields() {
-        assert!(candidates(&[], "QueryH").contains(&"QueryHost".to_string()));
-        assert!(candidates(&[], "queryh").contains(&"QueryHost".to_string()));
-        assert!(candidates(&[], "ho").contains(&"host".to_string()));
-        assert_eq!(candidates(&["api"], "AddK"), vec!["AddKVMHost"]);
-        assert!(candidates(&["AddKVMHost"], "man").contains(&"managementIp=".to_string()));
-        assert!(candidates(&["QueryHost"], "st").contains(&"status=".to_string()));
-        assert!(candidates(&["QueryHost"], "st").contains(&"start=".to_string()));
-        assert!(candidates(&["QueryHost"], "clu").contains(&"cluster.".to_string()));
-        assert_eq!(
-            candidates(&["QueryHost"], "cluster.na"),
-            vec!["cluster.name="]
-        );
-        assert!(
-            candidates(&["QueryHost"], "cluster.zone.").contains(&"cluster.zone.name=".to_string())
-        );
-        assert_eq!(
-            candidates(&["QueryHost"], "sortDirection=d"),
-            vec!["sortDirection=desc"]
-        );
-        assert!(
-            candidates(&["QueryHost"], "fields=uuid,na").contains(&"fields=uuid,name".to_string())
-        );
-        assert_eq!(
-            candidates(&["ChangeHostState"], "stateEvent=m"),
-            vec!["stateEvent=maintain"]
-        );
-        assert!(candidates(&["host", "list"], "managementI").contains(&"managementIp=".to_string()));
-        assert_eq!(candidates(&["host"], "rec"), vec!["reconnect"]);
-        assert_eq!(candidates(&["-o"], "y"), vec!["yaml"]);
-        assert!(candidates(&["-o", "json"], "QueryZ").contains(&"QueryZone".to_string()));
-    }
 
     #[test]
     fn secrets_stay_out_of_history() {
@@ -385,5 +252,6 @@ mod tests {
         assert!(holds_secret(&w("api AddKVMHost password=x")));
         assert!(!holds_secret(&w("AddKVMHost password=-")));
         assert!(!holds_secret(&w("QueryHost name=password")));
+        assert!(holds_secret(&w("UpdateAccount uuid=x password=y")));
     }
 }

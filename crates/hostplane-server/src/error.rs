@@ -9,6 +9,11 @@
 //! face turns an `Error` into ZStack's `ErrorCode` JSON with [`Error::to_error_code`]; it never
 //! builds error JSON by hand. This module must never know about HTTP statuses beyond what the
 //! protocol fixes for every API error (503), nor hold a password in any message.
+//!
+//! Internal failures (database, I/O, a crashed task) never put their own text into a reply:
+//! [`Error::internal_logged`] writes the text to the log under a fresh error id and the reply
+//! carries a stable sentence with that id (also as `opaque.errorId`), so an operator can find
+//! the cause and a caller learns nothing about the database.
 
 use serde_json::{Map, Value};
 
@@ -53,6 +58,10 @@ codes! {
         "The session is invalid, either wrong session id or the session has been expired"
     ),
     PermissionDenied = ("ID.1002", "Permission denied"),
+    MaxConcurrentSessionExceeded = (
+        "ID.1006",
+        "The number of concurrent sessions has reached its limit"
+    ),
 }
 
 impl Code {
@@ -96,6 +105,17 @@ impl Error {
     /// SYS.1000: a bug or an unexpected condition.
     pub fn internal(details: impl Into<String>) -> Self {
         Self::new(Code::Internal, details)
+    }
+    /// SYS.1000 for a failure whose own text must not reach the caller (a database or I/O
+    /// error, a panic): `cause` goes to the log with a new error id; the reply says only
+    /// `what` failed and names the id.
+    pub fn internal_logged(what: &str, cause: impl std::fmt::Display) -> Self {
+        let id = crate::ids::new_uuid()[..16].to_string();
+        tracing::error!(error_id = %id, cause = %cause, "{what} failed");
+        Self::internal(format!(
+            "{what} failed; the server log has the cause under error id {id}"
+        ))
+        .with_opaque("errorId", id)
     }
     /// Wrap `cause` under `code`, as ZStack's `err(code, cause, ...)` does.
     pub fn wrap(code: Code, details: impl Into<String>, cause: Error) -> Self {
@@ -215,16 +235,16 @@ pub fn store_unavailable(e: &sqlx::Error) -> bool {
 }
 
 impl From<sqlx::Error> for Error {
-    /// A store failure is an internal error; one that means the database cannot be reached
-    /// says so, with a stable reason and a fix, so a caller can tell it from a bug. Its text
-    /// names no secret because every statement binds its values.
+    /// A store failure is an internal error whose text goes to the log only; one that means
+    /// the database cannot be reached says so, with a stable reason and a fix, so a caller can
+    /// tell it from a bug.
     fn from(e: sqlx::Error) -> Self {
         if store_unavailable(&e) {
-            Error::internal(format!("the database is unavailable: {e}"))
+            Error::internal_logged("reaching the database", e)
                 .with_opaque("reason", STORE_UNAVAILABLE)
                 .with_opaque("hint", STORE_UNAVAILABLE_HINT)
         } else {
-            Error::internal(format!("database error: {e}"))
+            Error::internal_logged("a database operation", e)
         }
     }
 }
@@ -247,5 +267,14 @@ mod tests {
         assert_eq!(v["opaque"]["step"], "wait-for-ssh-port");
         assert_eq!(Error::from_error_code(&v), e);
         assert_eq!(e.root_cause().details, "ssh port closed");
+    }
+
+    #[test]
+    fn database_text_stays_in_the_log() {
+        let e: Error = sqlx::Error::Protocol("relation \"host\" does not exist".into()).into();
+        assert_eq!(e.code, Code::Internal);
+        assert!(!e.details.contains("relation"), "{}", e.details);
+        let id = e.opaque.as_ref().unwrap()["errorId"].as_str().unwrap();
+        assert!(e.details.contains(id));
     }
 }

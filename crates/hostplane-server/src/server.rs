@@ -3,14 +3,20 @@
 //! The port opens first: from its first second the listener answers (while the node starts,
 //! with ZStack's error body; IsReadyToGo says "not ready", see [`crate::http::gate`]). Then,
 //! in order: open the store (migrations run; a database that cannot be reached yet is tried
-//! again every 2 s, any other failure ends the start), load the global configs, make sure the admin
-//! account exists, end the jobs a previous run left running and settle the hosts it left
+//! again every 2 s, any other failure ends the start), load the global configs, make sure the
+//! admin account exists, end the jobs a previous run left running and settle the hosts it left
 //! Connecting (so a poll, a query or an add never sees the last run's half-done work),
-//! register this management node — and the full API serves. What can take long runs in the
-//! background and never holds the API: taking every host back under management
-//! (`take_over_all`), the job sweeper, the heartbeat, pending takeover-flag removals.
+//! register this management node — and the full API serves ([`crate::http::limits::serve`]).
+//! What can take long runs in the background and never holds the API: taking every host back
+//! under management (`take_over_all`), the sweepers, the heartbeat, pending takeover-flag
+//! removals.
 //!
 //! On SIGTERM/SIGINT, [`crate::shutdown`] stops gracefully.
+//!
+//! The first start (the admin account was just created) prints, once, where the API is, where
+//! the data directory is, and how to change the admin password. Later starts with the default
+//! password still in place warn about it; `--admin-password` on an existing store is ignored,
+//! with a warning that says so.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,7 +27,6 @@ use crate::domain::cancel::Cancel;
 use crate::domain::host::{cleanup, tracker, Crypto, Hosts};
 use crate::domain::management_node::{self, Node};
 use crate::domain::{global_config::Configs, identity, jobs, App};
-use crate::http::gate::Gate;
 use crate::shutdown;
 use crate::store::Store;
 
@@ -36,12 +41,19 @@ pub struct ServeConfig {
     pub admin_password: Option<String>,
     /// 64 hex digits; None: the key file in the data directory.
     pub secret_key: Option<String>,
+    /// When set, `GET /metrics` needs `Authorization: Bearer <this>`.
+    pub metrics_token: Option<String>,
     /// On SIGTERM/SIGINT, how long running jobs may go on before they are ended as failed.
     pub shutdown_grace: Duration,
 }
 
 /// Build the application: everything but the listener.
 pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Arc<App>> {
+    Ok(build_app(cfg).await?.0)
+}
+
+/// The application, and whether this is the first start (the admin account was just made).
+async fn build_app(cfg: &ServeConfig) -> anyhow::Result<(Arc<App>, bool)> {
     std::fs::create_dir_all(&cfg.data_dir)?;
     let store = loop {
         let opened = match &cfg.database_url {
@@ -63,15 +75,15 @@ pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Arc<App>> {
         }
     };
     let configs = Configs::load(&store).await?;
-    if identity::ensure_admin(&store, cfg.admin_password.as_deref()).await? {
-        if cfg.admin_password.is_none() {
-            tracing::warn!(
-                "created the admin account with ZStack's default password 'password': change it, or start the first time \
-                 with HOSTPLANE_ADMIN_PASSWORD set"
-            );
-        } else {
-            tracing::info!("created the admin account");
-        }
+    let first_start = identity::ensure_admin(&store, cfg.admin_password.as_deref()).await?;
+    if first_start {
+        tracing::info!("created the admin account");
+    } else if cfg.admin_password.is_some() {
+        tracing::warn!(
+            "--admin-password (HOSTPLANE_ADMIN_PASSWORD) is ignored: it sets the password only when the admin \
+             account is created, and it exists already. Change the password with `hostplane account passwd` \
+             (or the UpdateAccount API)"
+        );
     }
     let node_file = cfg.data_dir.join("node-uuid");
     let node_uuid = match std::fs::read_to_string(&node_file) {
@@ -83,19 +95,25 @@ pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Arc<App>> {
         }
     };
     let crypto = Crypto::load(&cfg.data_dir, cfg.secret_key.as_deref())?;
-    Ok(Arc::new(App {
+    let app = Arc::new(App {
         store,
         configs,
         node: Node::new(node_uuid),
         hosts: Hosts::new(crypto),
         sessions: Default::default(),
+        logins: Default::default(),
         jobs: Default::default(),
-    }))
+        metrics: crate::metrics::Metrics::new().with_bearer_token(cfg.metrics_token.clone()),
+        event_hooks: Default::default(),
+    });
+    Ok((app, first_start))
 }
 
 /// Run the server until SIGINT or SIGTERM.
 pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| bind_error(cfg.listen, e))?;
     tracing::info!(listen = %listener.local_addr()?, "listening; opening the store");
     run(cfg, listener, shutdown::signal()).await
 }
@@ -106,39 +124,30 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let gate = Gate::default();
-    let closed = Cancel::default();
-    let http = {
-        let (closed, router) = (closed.clone(), gate.router());
-        tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    closed.cancelled().await;
-                })
-                .await
-        })
-    };
+    let stopping = Cancel::default();
     let stop = {
-        let closed = closed.clone();
+        let stopping = stopping.clone();
         tokio::spawn(async move {
             stop.await;
-            closed.cancel("stop");
+            stopping.cancel("stop");
         })
     };
     let ready = async {
-        let app = build(&cfg).await?;
+        let (app, first_start) = build_app(&cfg).await?;
         recover(&app).await?;
         management_node::join_and_beat(app.clone()).await?;
-        anyhow::Ok(app)
+        anyhow::Ok((app, first_start))
     };
-    let app = tokio::select! {
-        app = ready => app?,
-        _ = closed.cancelled() => {
+    let (app, first_start) = tokio::select! {
+        r = crate::http::gate::while_starting(&listener, ready) => r?,
+        _ = stopping.cancelled() => {
             tracing::info!("stopped while starting");
             return Ok(());
         }
     };
     jobs::start_sweeper(app.clone());
+    crate::domain::host::events::start_sweeper(app.clone());
+    crate::domain::host::event_hooks::start(app.clone());
     cleanup::start(app.clone());
     shutdown::counters_on_sigusr1(app.clone());
     {
@@ -149,13 +158,42 @@ pub async fn run(
             }
         });
     }
-    gate.open(crate::http::router(app.clone()));
+    let listen = listener.local_addr()?;
+    let data_dir = std::path::absolute(&cfg.data_dir).unwrap_or_else(|_| cfg.data_dir.clone());
     tracing::info!(
+        %listen,
+        data_dir = %data_dir.display(),
         store = ?app.store.backend(),
         version = env!("CARGO_PKG_VERSION"),
-        "hostplane is serving ZStack's API at /zstack/v1 and /zstack/api"
+        "hostplane is serving ZStack's API at /zstack/v1 and /zstack/api (reference at /docs, metrics at /metrics)"
     );
-    closed.cancelled().await;
+    if first_start {
+        use std::io::Write;
+        let notice = first_start_notice(&cfg, listen, &data_dir);
+        if std::env::var("HOSTPLANE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+            // JSON logs stay one JSON object per line: the notice is a log line there.
+            tracing::info!(notice = %notice.trim(), "first start");
+        } else {
+            print!("{notice}");
+            let _ = std::io::stdout().flush();
+        }
+    } else if identity::admin_has_default_password(&app.store).await? {
+        tracing::warn!(
+            "the admin password is still ZStack's default 'password': change it with \
+             `hostplane login && hostplane account passwd`"
+        );
+    }
+    let http = {
+        let (app, stopping) = (app.clone(), stopping.clone());
+        tokio::spawn(async move {
+            let router = crate::http::router(app.clone());
+            crate::http::limits::serve(listener, app, router, async move {
+                stopping.cancelled().await;
+            })
+            .await
+        })
+    };
+    stopping.cancelled().await;
     tracing::info!("stopping: no new connections");
     stop.abort();
     shutdown::graceful(&app, cfg.shutdown_grace).await;
@@ -184,4 +222,62 @@ async fn recover(app: &Arc<App>) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Why the listener could not be made, naming the address and what to do.
+fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {
+    let why = match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            "the address is in use (another hostplane?): stop that process, or choose another address with --listen".to_string()
+        }
+        std::io::ErrorKind::AddrNotAvailable => {
+            "no network interface of this machine has this address; use one it has, 0.0.0.0 or [::]".to_string()
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            "ports below 1024 need root (or CAP_NET_BIND_SERVICE); choose a port above 1023".to_string()
+        }
+        _ => e.to_string(),
+    };
+    anyhow::anyhow!("cannot listen on {addr}: {why}")
+}
+
+/// What the first start prints once: where the API is, where the data is, and how to change
+/// the admin password. Never the password itself, unless it is ZStack's public default.
+fn first_start_notice(cfg: &ServeConfig, listen: SocketAddr, data_dir: &std::path::Path) -> String {
+    let local = if listen.ip().is_unspecified() {
+        format!("http://127.0.0.1:{}", listen.port())
+    } else {
+        format!("http://{listen}")
+    };
+    let login = if local == "http://127.0.0.1:8080" {
+        "hostplane login".to_string()
+    } else {
+        format!("hostplane login --server {local}")
+    };
+    let url = if listen.ip().is_unspecified() {
+        format!(
+            "http://<this machine's address>:{port} (every network interface; e.g. http://127.0.0.1:{port} from here)",
+            port = listen.port()
+        )
+    } else {
+        format!("http://{listen}")
+    };
+    let data = if cfg.database_url.is_some() {
+        "secret key and node id; the database is PostgreSQL"
+    } else {
+        "SQLite database, secret key, node id"
+    };
+    let admin = if cfg.admin_password.is_some() {
+        "the account `admin`, with the password you gave at this start"
+    } else {
+        "the account `admin`, with ZStack's default password `password`: change it now"
+    };
+    format!(
+        "\nhostplane: first start.\n  \
+         API:    {url}\n  \
+         data:   {} ({data})\n  \
+         admin:  {admin}\n  \
+         change the admin password:  {login} && hostplane account passwd\n\n",
+        data_dir.display()
+    )
 }

@@ -480,7 +480,6 @@ impl SimHost {
         self.counters.commands.fetch_add(1, Ordering::Relaxed);
         let home = self.home();
         let root = self.is_root();
-        let user = &self.username;
         match shell::classify(cmd, &home) {
             Cmd::Facts => Output::ok(facts::render(
                 &self.facts,
@@ -492,22 +491,18 @@ impl SimHost {
                 },
             )),
             Cmd::True => Output::ok(""),
-            Cmd::ReadFlag(path) => match self.flag(&path) {
+            Cmd::ReadFlag(path) => self.helper(root, &home, &path, || match self.flag(&path) {
                 None => Output::ok("absent=1\n"),
                 Some(f) => {
                     let first = f.content.lines().next().unwrap_or("");
                     Output::ok(format!(
-                        "now={}\nmtime={}\ncontent={first}\n\n",
+                        "now={}\nmtime={}\ncontent={first}\n",
                         now_secs(),
                         f.mtime
                     ))
                 }
-            },
-            Cmd::WriteFlag(path, uuid) => {
-                if !shell::writable(root, &home, &path) {
-                    let d = shell::dirname(&path);
-                    return Output::fail(1, format!("cannot write {path} as user {user}: no write access to {d} (log in as root, or use a path this user can write)\n"));
-                }
+            }),
+            Cmd::WriteFlag(path, uuid) => self.helper(root, &home, &path.clone(), || {
                 self.state.lock().expect("host state").flags.insert(
                     path,
                     Flag {
@@ -516,32 +511,32 @@ impl SimHost {
                     },
                 );
                 Output::ok("")
-            }
-            Cmd::TouchFlag(path, ahead) => {
+            }),
+            Cmd::TouchFlag(path, ahead) => self.helper(root, &home, &path, || {
                 let mut s = self.state.lock().expect("host state");
                 match s.flags.get_mut(&path) {
                     None => Output::fail(2, format!("takeover flag {path} does not exist\n")),
-                    Some(_) if !shell::writable(root, &home, &path) => Output::fail(
-                        1,
-                        format!("cannot touch {path} as user {user}: no write access\n"),
-                    ),
                     Some(f) => {
                         f.mtime = now_secs() + ahead;
                         Output::ok("")
                     }
                 }
-            }
-            Cmd::RemoveFlag(path) => {
+            }),
+            Cmd::RemoveFlag(path, uuid) => self.helper(root, &home, &path, || {
                 let mut s = self.state.lock().expect("host state");
-                if !s.flags.contains_key(&path) {
-                    Output::ok("")
-                } else if !shell::writable(root, &home, &path) {
-                    Output::fail(1, format!("cannot remove {path} as user {user}: no write access to its directory\n"))
-                } else {
+                let names = s
+                    .flags
+                    .get(&path)
+                    .is_some_and(|f| f.content.lines().next() == Some(&format!("uuid:{uuid}")));
+                if names {
                     s.flags.remove(&path);
-                    Output::ok("")
+                    Output::ok("removed\n")
+                } else {
+                    Output::ok("kept\n")
                 }
-            }
+            }),
+            // Asked for only through sudo, which a simulated host does not have.
+            Cmd::RootFacts => self.helper(root, &home, "/", || Output::ok("root.facts=1\n")),
             Cmd::Unknown => {
                 let shown: String = cmd.trim().chars().take(80).collect();
                 Output::fail(
@@ -550,6 +545,29 @@ impl SimHost {
                 )
             }
         }
+    }
+}
+
+impl SimHost {
+    /// What the connector's helper wrapper prints: root, or a login that may write `path`, runs
+    /// the operation (`hostplane-mode=root|user`, the ready line, its output); anyone else would
+    /// need sudo, which a simulated host does not have.
+    fn helper(&self, root: bool, home: &str, path: &str, op: impl FnOnce() -> Output) -> Output {
+        use hostplane_ssh::sudo::{HELPER_READY, MODE_PREFIX};
+        let mode = if root {
+            "root"
+        } else if path != "/" && shell::writable(false, home, path) {
+            "user"
+        } else {
+            return Output {
+                stdout: format!("{MODE_PREFIX}sudo\n"),
+                stderr: "sudo: command not found\n".into(),
+                status: 127,
+            };
+        };
+        let mut out = op();
+        out.stdout = format!("{MODE_PREFIX}{mode}\n{HELPER_READY}\n{}", out.stdout);
+        out
     }
 }
 

@@ -2,14 +2,15 @@
 //!
 //! - the fact script, recognised by its first line `hostplane_ssh::FACT_SCRIPT_MARKER`;
 //! - `true` (the connector's liveness check);
-//! - the four takeover-flag commands of `hostplane_ssh::takeover`, each recognised by its own
-//!   distinctive text (`absent=1` + `mtime=`: read; `printf 'uuid:%s\n'`: write; `touch -c`:
-//!   touch; `rm -f`: remove), all starting with `f=<path>;`, where the path is a shell word
-//!   (single quotes, `'\''`, and `"$HOME"` are understood).
+//! - the helper wrapper of `hostplane_ssh::sudo`, which starts `o=<operation>; f=<path>;` (shell
+//!   words: single quotes, `'"'"'`, and `"$HOME"` are understood): `read`, `write <uuid>`,
+//!   `touch <seconds ahead>`, `remove <uuid>`, `facts`. Its output is the real one:
+//!   `hostplane-mode=<root|user|sudo>`, the helper's ready line, then what the operation prints.
 //!
 //! Anything else exits 127 with a message on stderr, as a shell does for an unknown command.
 //! Flags live in memory, per host; a login user other than root may only write under its home
-//! and /tmp, like on a real host without write access to /var/run.
+//! and /tmp. A simulated host has no sudo: where a real host would use it, the wrapper fails as
+//! on a host without sudo installed.
 
 use hostplane_ssh::FACT_SCRIPT_MARKER;
 
@@ -21,9 +22,12 @@ pub enum Cmd {
     ReadFlag(String),
     /// (path, the uuid written as `uuid:<uuid>`)
     WriteFlag(String, String),
-    /// Touch a flag; the mtime goes this many seconds past now (`touch -c -d "@$(( $(date +%s) + N ))"`).
+    /// Touch a flag; the mtime goes this many seconds past now.
     TouchFlag(String, i64),
-    RemoveFlag(String),
+    /// (path, the uuid the flag must name to be removed)
+    RemoveFlag(String, String),
+    /// The helper's root-only facts (only ever asked for through sudo).
+    RootFacts,
     Unknown,
 }
 
@@ -61,7 +65,13 @@ pub fn classify(cmd: &str, home: &str) -> Cmd {
     if t == "true" || t == ":" {
         return Cmd::True;
     }
-    let Some(rest) = t.strip_prefix("f=") else {
+    let Some(rest) = t.strip_prefix("o=") else {
+        return Cmd::Unknown;
+    };
+    let Some((op, rest)) = word(rest, home) else {
+        return Cmd::Unknown;
+    };
+    let Some(rest) = rest.strip_prefix("; f=") else {
         return Cmd::Unknown;
     };
     let Some((path, _)) = word(rest, home) else {
@@ -70,24 +80,17 @@ pub fn classify(cmd: &str, home: &str) -> Cmd {
     if path.is_empty() {
         return Cmd::Unknown;
     }
-    if t.contains("absent=1") && t.contains("mtime=") {
-        Cmd::ReadFlag(path)
-    } else if let Some(i) = t.find("printf 'uuid:%s\\n' ") {
-        match word(&t[i + "printf 'uuid:%s\\n' ".len()..], home) {
-            Some((uuid, _)) => Cmd::WriteFlag(path, uuid),
-            None => Cmd::Unknown,
-        }
-    } else if t.contains("touch -c") {
-        let ahead = t
-            .split_once("$(date +%s) + ")
-            .and_then(|(_, r)| r.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        Cmd::TouchFlag(path, ahead)
-    } else if t.contains("rm -f") {
-        Cmd::RemoveFlag(path)
-    } else {
-        Cmd::Unknown
+    let mut parts = op.split_whitespace();
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("read"), None, _) => Cmd::ReadFlag(path),
+        (Some("write"), Some(u), None) => Cmd::WriteFlag(path, u.to_string()),
+        (Some("touch"), Some(n), None) => match n.parse() {
+            Ok(n) => Cmd::TouchFlag(path, n),
+            Err(_) => Cmd::Unknown,
+        },
+        (Some("remove"), Some(u), None) => Cmd::RemoveFlag(path, u.to_string()),
+        (Some("facts"), None, _) => Cmd::RootFacts,
+        _ => Cmd::Unknown,
     }
 }
 
@@ -166,7 +169,6 @@ pub fn writable(is_root: bool, home: &str, path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hostplane_ssh::sh_quote;
 
     #[test]
     fn words() {
@@ -181,53 +183,34 @@ mod tests {
         assert_eq!(word("plain", home), Some(("plain".into(), "")));
     }
 
+    /// The exact commands hostplane-ssh sends (its helper wrapper), for both path forms.
     #[test]
     fn the_connector_commands_are_recognised() {
         let home = "/root";
-        // The exact text hostplane-ssh sends (see takeover.rs), for both path forms.
-        for (expr, path) in [
-            (
-                sh_quote("/var/run/zstack/takeOver"),
-                "/var/run/zstack/takeOver",
-            ),
-            (
-                format!("\"$HOME\"/{}", sh_quote(".hostplane/takeOver")),
-                "/root/.hostplane/takeOver",
-            ),
+        for (path, expanded) in [
+            ("/var/run/zstack/takeOver", "/var/run/zstack/takeOver"),
+            ("~/.hostplane/takeOver", "/root/.hostplane/takeOver"),
+            ("/tmp/it's", "/tmp/it's"),
         ] {
-            let read = format!(
-                "f={expr}; if [ ! -e \"$f\" ]; then echo absent=1; exit 0; fi; \
-                 [ -r \"$f\" ] || {{ echo \"cannot read $f as user $(id -un)\" >&2; exit 3; }}; \
-                 printf 'now=%s\\nmtime=%s\\ncontent=' \"$(date +%s)\" \"$(stat -c %Y \"$f\")\"; \
-                 head -c 512 \"$f\" | head -n 1; echo"
-            );
-            assert_eq!(classify(&read, home), Cmd::ReadFlag(path.into()));
-            let write = format!(
-                "f={expr}; d=$(dirname \"$f\"); mkdir -p \"$d\" 2>/dev/null; \
-                 if ! {{ printf 'uuid:%s\\n' {u} > \"$f\"; }} 2>/dev/null; then \
-                 echo \"cannot write\" >&2; exit 1; fi",
-                u = sh_quote("abc-123")
-            );
+            let c = |op: &str| classify(&hostplane_ssh::sudo::wrapper_for_tests(path, op), home);
+            assert_eq!(c("read"), Cmd::ReadFlag(expanded.into()));
             assert_eq!(
-                classify(&write, home),
-                Cmd::WriteFlag(path.into(), "abc-123".into())
+                c("write abc-123"),
+                Cmd::WriteFlag(expanded.into(), "abc-123".into())
             );
-            let touch = format!(
-                "f={expr}; [ -e \"$f\" ] || {{ echo \"takeover flag $f does not exist\" >&2; exit 2; }}; \
-                 touch -c \"$f\" 2>/dev/null || {{ echo x >&2; exit 1; }}"
+            assert_eq!(c("touch 0"), Cmd::TouchFlag(expanded.into(), 0));
+            assert_eq!(c("touch 240"), Cmd::TouchFlag(expanded.into(), 240));
+            assert_eq!(
+                c("remove abc-123"),
+                Cmd::RemoveFlag(expanded.into(), "abc-123".into())
             );
-            assert_eq!(classify(&touch, home), Cmd::TouchFlag(path.into(), 0));
-            let ahead = touch.replace("touch -c", "touch -c -d \"@$(( $(date +%s) + 240 ))\"");
-            assert_eq!(classify(&ahead, home), Cmd::TouchFlag(path.into(), 240));
-            let rm = format!(
-                "f={expr}; [ -e \"$f\" ] || exit 0; rm -f \"$f\" 2>/dev/null || {{ exit 1; }}"
-            );
-            assert_eq!(classify(&rm, home), Cmd::RemoveFlag(path.into()));
+            assert_eq!(c("facts"), Cmd::RootFacts);
+            assert_eq!(c("bogus"), Cmd::Unknown);
         }
         assert_eq!(classify(hostplane_ssh::FACT_SCRIPT, home), Cmd::Facts);
         assert_eq!(classify("true", home), Cmd::True);
         assert_eq!(classify("uname -a", home), Cmd::Unknown);
-        assert_eq!(classify("f=; rm -f x", home), Cmd::Unknown);
+        assert_eq!(classify("o='read'; f=; rm -f x", home), Cmd::Unknown);
     }
 
     #[test]

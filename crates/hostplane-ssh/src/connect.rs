@@ -3,6 +3,9 @@
 //! This module owns the [`Session`] type (one authenticated connection, cheap to clone, used by
 //! many commands at once) and [`fetch_host_key`] (handshake only, no login).
 //!
+//! A password login's password stays in the session, only to answer sudo's prompt on a command's
+//! stdin ([`crate::sudo`]); a key's passphrase is never used for sudo.
+//!
 //! It must never: log or return a password, private key or passphrase (only the user name travels
 //! into errors and logs); send credentials before the host key passed the pin; retry a rejected
 //! login (a wrong password must not lock the account out); or block longer than the bounds in
@@ -101,6 +104,9 @@ pub(crate) struct Inner {
     pub(crate) fingerprint: String,
     pub(crate) openssh: String,
     pub(crate) command_timeout: Duration,
+    /// The login password, for sudo's `-S` (see [`crate::sudo`]); `None` for a key login.
+    /// Never logged, never on a command line.
+    pub(crate) sudo_password: Option<String>,
 }
 
 impl fmt::Debug for Session {
@@ -192,6 +198,10 @@ impl Session {
                 fingerprint,
                 openssh,
                 command_timeout: opts.command_timeout,
+                sudo_password: match cred {
+                    Credential::Password(pw) => Some(pw.clone()),
+                    Credential::PrivateKey { .. } => None,
+                },
             }),
         })
     }

@@ -56,6 +56,15 @@ pub enum SshError {
     #[error("the private key cannot be used: {0}")]
     BadKey(String),
 
+    /// The command needed root through sudo, and sudo did not run it. `detail` is the tail of
+    /// sudo's own words (never the password: it only travels on the command's stdin).
+    #[error("sudo for user {username} did not run hostplane's helper: {}{}", problem.describe(), fmt_detail(detail))]
+    Sudo {
+        problem: crate::sudo::SudoProblem,
+        username: String,
+        detail: String,
+    },
+
     /// A helper command ran but failed (writing the takeover flag, collecting facts, ...).
     #[error("{cmd_name} failed (exit status {}): {stderr_tail}", fmt_status(*exit_status))]
     Command {
@@ -82,6 +91,14 @@ fn unreachable_text(host: &str, port: u16, cause: Unreachable) -> String {
         Unreachable::Refused => format!("nothing listens on {host}:{port} (connection refused)"),
         Unreachable::NoRoute => format!("no route to {host} (host or network unreachable)"),
         Unreachable::NameNotResolved => format!("the name {host} does not resolve"),
+    }
+}
+
+fn fmt_detail(d: &str) -> String {
+    if d.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", d.replace('\n', "; "))
     }
 }
 
@@ -135,6 +152,7 @@ impl SshError {
             SshError::BadKey(_) => {
                 "supply an unencrypted (or correctly passphrased) private key in OpenSSH or PEM format"
             }
+            SshError::Sudo { problem, .. } => problem.hint(),
             SshError::Command { .. } => {
                 "a command run on the host failed; its stderr is shown; check the login user's permissions (some steps need root)"
             }

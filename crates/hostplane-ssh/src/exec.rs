@@ -2,8 +2,11 @@
 //! separately, the exit status, everything bounded in time and size.
 //!
 //! The command runs under the login user's shell (`$SHELL -c`), without a PTY, with sshd's default
-//! environment. This module must never: put secrets into a command line (they would show in the
-//! host's `ps`); keep unbounded output in memory; or wait past `command_timeout`.
+//! environment. A [`Dialogue`] lets a command be answered on its stdin: a password once a prompt
+//! shows on stderr (sudo's `-S`), then input once a ready line shows on stdout. This module must
+//! never: put secrets into a command line (they would show in the host's `ps`); send a password
+//! before its prompt, or more than once; keep unbounded output in memory; or wait past
+//! `command_timeout`.
 
 use std::time::Duration;
 
@@ -52,6 +55,35 @@ impl Session {
         bound: Duration,
         stage: &'static str,
     ) -> Result<ExecOutput, SshError> {
+        self.run_channel(cmd, bound, stage, None).await
+    }
+
+    /// Run `cmd` and answer it on its stdin as `dialogue` says, bounded by `command_timeout`.
+    /// The prompt is removed from the returned stderr; the dialogue records what was seen.
+    pub(crate) async fn exec_dialogue(
+        &self,
+        cmd: &str,
+        dialogue: &mut Dialogue<'_>,
+    ) -> Result<ExecOutput, SshError> {
+        let mut out = self
+            .run_channel(cmd, self.inner.command_timeout, "command", Some(dialogue))
+            .await?;
+        out.stderr = out.stderr.replace(dialogue.prompt, "");
+        // Whatever the host echoes, the password does not travel on in an output or error.
+        if let Some(pw) = dialogue.password.filter(|p| !p.is_empty()) {
+            out.stdout = out.stdout.replace(pw, "<redacted>");
+            out.stderr = out.stderr.replace(pw, "<redacted>");
+        }
+        Ok(out)
+    }
+
+    async fn run_channel(
+        &self,
+        cmd: &str,
+        bound: Duration,
+        stage: &'static str,
+        mut dialogue: Option<&mut Dialogue<'_>>,
+    ) -> Result<ExecOutput, SshError> {
         let handle = &self.inner.handle;
         let deadline = tokio::time::Instant::now() + bound;
         let timeout = || SshError::Timeout { stage };
@@ -77,9 +109,17 @@ impl Session {
         let collected = tokio::time::timeout_at(deadline, async {
             while let Some(msg) = channel.wait().await {
                 match msg {
-                    ChannelMsg::Data { data } => push_head(&mut out, &data, MAX_STDOUT),
+                    ChannelMsg::Data { data } => {
+                        push_head(&mut out, &data, MAX_STDOUT);
+                        if let Some(d) = dialogue.as_deref_mut() {
+                            d.on_stdout(&out, &channel).await?;
+                        }
+                    }
                     ChannelMsg::ExtendedData { data, ext: 1 } => {
-                        push_tail(&mut err, &data, MAX_STDERR)
+                        push_tail(&mut err, &data, MAX_STDERR);
+                        if let Some(d) = dialogue.as_deref_mut() {
+                            d.on_stderr(&data, &channel).await?;
+                        }
                     }
                     ChannelMsg::ExitStatus { exit_status: s } => exit_status = Some(s),
                     ChannelMsg::ExitSignal { .. } => signalled = true,
@@ -125,24 +165,6 @@ impl Session {
         })
     }
 
-    /// Run a helper command that must exit 0; otherwise [`SshError::Command`] with its stderr tail.
-    pub(crate) async fn exec_checked(
-        &self,
-        cmd_name: &'static str,
-        cmd: &str,
-    ) -> Result<ExecOutput, SshError> {
-        let out = self.exec(cmd).await?;
-        if out.success() {
-            Ok(out)
-        } else {
-            Err(SshError::Command {
-                cmd_name,
-                exit_status: out.exit_status,
-                stderr_tail: tail(&out.stderr, 512),
-            })
-        }
-    }
-
     /// Cheap liveness check on this connection: runs `true`, bounded by `command_timeout`.
     /// A dead connection fails fast with [`SshError::Protocol`]; a hung host with
     /// [`SshError::Timeout`] `"ping"`.
@@ -163,6 +185,127 @@ impl Session {
             })
         }
     }
+}
+
+/// How to answer a command on its stdin (see [`Session::exec_dialogue`]).
+///
+/// - The first time `prompt` shows on stderr, `password` and a newline are sent (or, without a
+///   password, stdin is closed so the asker gives up at once). A second prompt means the
+///   password was refused: stdin is closed, nothing more is sent, so one command costs at most
+///   one failed attempt.
+/// - When a line equal to `ready` shows on stdout, `input` is sent and stdin closed.
+pub(crate) struct Dialogue<'a> {
+    pub prompt: &'a str,
+    pub password: Option<&'a str>,
+    pub ready: &'a str,
+    pub input: &'a str,
+    /// How many times the prompt showed.
+    pub prompts: usize,
+    /// Whether the ready line showed.
+    pub ready_seen: bool,
+    /// The first line the command printed on stdout, once complete (kept even when the command
+    /// then times out).
+    pub first_line: Option<String>,
+    stdin_closed: bool,
+    /// The end of stderr not yet searched for the prompt (it may arrive in pieces).
+    pending: Vec<u8>,
+}
+
+impl<'a> Dialogue<'a> {
+    pub(crate) fn new(
+        prompt: &'a str,
+        password: Option<&'a str>,
+        ready: &'a str,
+        input: &'a str,
+    ) -> Self {
+        Dialogue {
+            prompt,
+            password,
+            ready,
+            input,
+            prompts: 0,
+            ready_seen: false,
+            first_line: None,
+            stdin_closed: false,
+            pending: Vec::new(),
+        }
+    }
+
+    async fn on_stderr(
+        &mut self,
+        data: &[u8],
+        channel: &russh::Channel<russh::client::Msg>,
+    ) -> Result<(), SshError> {
+        if self.ready_seen || self.prompt.is_empty() {
+            return Ok(());
+        }
+        self.pending.extend_from_slice(data);
+        let p = self.prompt.as_bytes();
+        while let Some(i) = find(&self.pending, p) {
+            self.pending.drain(..i + p.len());
+            self.prompts += 1;
+            match (self.prompts, self.password) {
+                (1, Some(pw)) if !self.stdin_closed => {
+                    let line = format!("{pw}\n");
+                    channel
+                        .data(line.as_bytes())
+                        .await
+                        .map_err(|e| lost("answering a prompt", e))?;
+                }
+                _ => self.close_stdin(channel).await,
+            }
+        }
+        // Keep only what could be the start of a prompt split across two packets.
+        let keep = p.len().saturating_sub(1);
+        if self.pending.len() > keep {
+            let cut = self.pending.len() - keep;
+            self.pending.drain(..cut);
+        }
+        Ok(())
+    }
+
+    async fn on_stdout(
+        &mut self,
+        out: &[u8],
+        channel: &russh::Channel<russh::client::Msg>,
+    ) -> Result<(), SshError> {
+        if self.first_line.is_none() {
+            if let Some(i) = out.iter().position(|b| *b == b'\n') {
+                self.first_line = Some(String::from_utf8_lossy(&out[..i]).into_owned());
+            }
+        }
+        if self.ready_seen {
+            return Ok(());
+        }
+        let line = format!("{}\n", self.ready);
+        let text = String::from_utf8_lossy(out);
+        if !(text.starts_with(&line) || text.contains(&format!("\n{line}"))) {
+            return Ok(());
+        }
+        self.ready_seen = true;
+        if !self.stdin_closed {
+            channel
+                .data(self.input.as_bytes())
+                .await
+                .map_err(|e| lost("sending input", e))?;
+            self.close_stdin(channel).await;
+        }
+        Ok(())
+    }
+
+    async fn close_stdin(&mut self, channel: &russh::Channel<russh::client::Msg>) {
+        if !self.stdin_closed {
+            self.stdin_closed = true;
+            let _ = channel.eof().await;
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 fn lost(what: &str, e: russh::Error) -> SshError {

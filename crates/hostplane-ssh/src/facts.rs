@@ -3,7 +3,10 @@
 //!
 //! The script only reads; hardware sources are printed as raw readings (`hw.*` keys) and judged in
 //! Rust by [`crate::hw`], so every rule is unit-testable with made-up readings. The sources of each
-//! fact are listed in the crate README. This module must never: write on the host, need any tool
+//! fact are listed in the crate README. For a login that is not root but may use sudo
+//! ([`crate::Privilege::Sudo`]), the root-only sources are read by the sudo'd helper's `facts`
+//! operation ([`crate::sudo`]) alongside the script, and its lines join the script's. This module
+//! must never: write on the host, need any tool
 //! beyond coreutils, util-linux, grep and sed (everything else is optional and only makes a fact
 //! absent), guess a value the host did not print, or fail a parse because a line is missing.
 
@@ -11,7 +14,9 @@ use std::collections::HashMap;
 
 use crate::connect::Session;
 use crate::error::{tail, SshError};
+use crate::exec::ExecOutput;
 use crate::hw::{self, HwStatuses};
+use crate::sudo::{checked, Access, Op, Privilege};
 
 /// The fact script. First line: the marker `# hostplane-facts v1` (a simulator recognises it).
 pub const FACT_SCRIPT: &str = include_str!("facts.sh");
@@ -65,6 +70,8 @@ pub struct Facts {
     pub hw: HwStatuses,
     /// The last ~2 KiB of the script's stderr.
     pub stderr_tail: String,
+    /// Why the root-only facts could not be read through sudo (they are then in `needs_root`).
+    pub root_facts_error: Option<String>,
 }
 
 impl Session {
@@ -72,7 +79,32 @@ impl Session {
     /// Fails with [`SshError::Command`] only when the script printed no fact at all (e.g. the
     /// login shell could not run it).
     pub async fn collect_facts(&self) -> Result<Facts, SshError> {
-        let out = self.exec(FACT_SCRIPT).await?;
+        self.facts_of(self.exec(FACT_SCRIPT).await?, None)
+    }
+
+    /// [`Session::collect_facts`] for a login whose [`Access`] was checked: with
+    /// [`Privilege::Sudo`] the root-only facts are read at the same time (another channel) by
+    /// the helper through sudo, and `needs_root` is then empty. A failure of that part does not
+    /// fail the collection: it is in [`Facts::root_facts_error`] and the facts stay in
+    /// `needs_root`.
+    pub async fn collect_facts_with(&self, access: &Access) -> Result<Facts, SshError> {
+        if access.privilege != Privilege::Sudo {
+            return self.collect_facts().await;
+        }
+        let (user, root) = tokio::join!(
+            self.exec(FACT_SCRIPT),
+            // The helper for the same flag path: the text a sudoers rule names.
+            self.run_helper(&access.flag_path, Op::Facts, true)
+        );
+        let root = root.and_then(|run| checked(Op::Facts, &run.out));
+        self.facts_of(user?, Some(root))
+    }
+
+    fn facts_of(
+        &self,
+        out: ExecOutput,
+        root: Option<Result<ExecOutput, SshError>>,
+    ) -> Result<Facts, SshError> {
         if !out.stdout.lines().any(|l| l.starts_with("id.uid=")) {
             return Err(SshError::Command {
                 cmd_name: "collect facts",
@@ -80,7 +112,19 @@ impl Session {
                 stderr_tail: tail(&out.stderr, 512),
             });
         }
-        Ok(parse_facts(&out.stdout, &out.stderr))
+        match root {
+            None => Ok(parse_facts(&out.stdout, &out.stderr)),
+            Some(Ok(r)) => Ok(parse_facts(
+                &format!("{}{}", out.stdout, r.stdout),
+                &out.stderr,
+            )),
+            Some(Err(e)) => {
+                tracing::debug!(host = %self.host(), error = %e, "root facts through sudo failed");
+                let mut f = parse_facts(&out.stdout, &out.stderr);
+                f.root_facts_error = Some(e.to_string());
+                Ok(f)
+            }
+        }
     }
 }
 
@@ -220,6 +264,10 @@ pub fn parse_facts(stdout: &str, stderr: &str) -> Facts {
         .filter(|s| !s.is_empty())
         .collect();
     needs_root.dedup();
+    // The sudo'd helper read every root-only source (crate::sudo, `facts`).
+    if r.first("root.facts") == Some("1") {
+        needs_root.clear();
+    }
 
     Facts {
         cpu_num,
@@ -248,6 +296,7 @@ pub fn parse_facts(stdout: &str, stderr: &str) -> Facts {
         needs_root,
         hw: hw::judge(&r),
         stderr_tail: tail(stderr, 2048),
+        root_facts_error: None,
     }
 }
 
@@ -464,6 +513,19 @@ garbage line without equals
         );
         assert_eq!(f.ipmi_address, None);
         assert_eq!(f.needs_root, vec!["dmi.product_serial", "hw.smart"]);
+    }
+
+    #[test]
+    fn root_facts_through_sudo_join_the_script_s() {
+        let user = "id.uid=1001\nneeds_root=hw.smart\nneeds_root=dmi\nhw.disk=sda -\n";
+        let f = parse_facts(user, "");
+        assert_eq!(f.needs_root, vec!["hw.smart", "dmi"]);
+        let root = "dmi.product_serial=SN-1\nhw.smart=sda PASSED\nroot.facts=1\n";
+        let f = parse_facts(&format!("{user}{root}"), "");
+        assert!(f.needs_root.is_empty(), "{:?}", f.needs_root);
+        assert!(!f.is_root, "still the login user's uid");
+        assert_eq!(f.system_serial_number.as_deref(), Some("SN-1"));
+        assert_eq!(f.hw.disk.status, HwStatus::Normal, "{:?}", f.hw.disk);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! hostplane-ssh: the SSH host connector. Agentless: it logs in to a KVM host over SSH, pins the
 //! host key, collects facts and hardware statuses with one script in one exec, pings (over a session, or
-//! with a login-free probe of sshd), and manages ZStack's takeover flag.
+//! with a login-free probe of sshd), and manages ZStack's takeover flag. What needs root runs through
+//! one fixed helper: directly as root, through sudo for any other user ([`sudo`]).
 //!
 //! This crate knows nothing of HTTP, the store or ZStack's wire format; the server maps
 //! [`Facts`] to inventories and [`SshError`] to failed steps (with [`SshError::hint`]). It never
@@ -13,7 +14,8 @@
 //! let opts = ConnectOptions::default();
 //! let s = Session::connect("10.0.0.5", 22, "root", &Credential::Password("pw".into()), &opts).await?;
 //! let pin = s.host_key_fingerprint().to_string(); // store it; pass it as expected_host_key next time
-//! let facts = s.collect_facts().await?;
+//! let access = s.check_access("/var/run/zstack/takeOver").await?; // root, user or sudo; writes nothing
+//! let facts = s.collect_facts_with(&access).await?;
 //! s.ping().await?;
 //! s.write_takeover_flag("/var/run/zstack/takeOver", "host-uuid").await?;
 //! s.close().await;
@@ -23,7 +25,7 @@
 //! Modules: [`connect`] (port wait, handshake, pin, auth), [`exec`] (one bounded command),
 //! [`facts`] (the fact script and its parser), [`hw`] (hardware status rules), [`probe`] (the
 //! light ping: read sshd's identification line, no login), [`takeover`] (the takeover flag),
-//! [`error`].
+//! [`sudo`] (the root helper, sudo, the sudoers rule), [`error`].
 
 pub mod connect;
 pub mod error;
@@ -31,6 +33,7 @@ pub mod exec;
 pub mod facts;
 pub mod hw;
 pub mod probe;
+pub mod sudo;
 pub mod takeover;
 
 pub use connect::{fetch_host_key, ConnectOptions, Credential, Session};
@@ -39,4 +42,5 @@ pub use exec::{sh_quote, ExecOutput};
 pub use facts::{parse_facts, Facts, FACT_SCRIPT, FACT_SCRIPT_MARKER};
 pub use hw::{HwCheck, HwStatus, HwStatuses};
 pub use probe::read_banner;
+pub use sudo::{helper_script, sudoers_rule, Access, Privilege, SudoProblem};
 pub use takeover::TakeoverFlag;

@@ -2,15 +2,17 @@
 //! `uuid:<hostUuid>`, whose mtime is refreshed on every ping by the managing server. A second
 //! management server that finds a fresh flag refuses to add the host (zstack-host-semantics §6.4).
 //!
-//! This module only reads, writes, touches and removes that one file, each in one command. It
-//! must never decide whether a host is taken over (the server compares the age with its ping
-//! interval and the uuid with its database), and never touch any other path than the one given.
+//! Each operation is one exec of the helper of [`crate::sudo`]: run directly when the login is
+//! root or can write the flag's directory (or the path is under `~/`), else through sudo. This
+//! module only reads, writes, touches and removes that one file. It must never decide whether a
+//! host is taken over (the server compares the age with its ping interval and the uuid with its
+//! database), and never touch any other path than the one given.
 
 use std::time::Duration;
 
 use crate::connect::Session;
 use crate::error::SshError;
-use crate::exec::sh_quote;
+use crate::sudo::{checked, Op};
 
 /// What a takeover flag says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,46 +23,17 @@ pub struct TakeoverFlag {
     pub age_secs: u64,
 }
 
-/// The path as a shell word: quoted, except that a leading `~/` means the login user's home.
-fn path_expr(path: &str) -> String {
-    match path.strip_prefix("~/") {
-        Some(rest) => format!("\"$HOME\"/{}", sh_quote(rest)),
-        None => sh_quote(path),
-    }
-}
-
 impl Session {
     /// Read the flag at `path`: `Ok(None)` when it does not exist. Content and age come from one
     /// command that prints the file, its mtime and the host's current time.
+    /// [`Session::check_access`] does the same and also says how it ran.
     pub async fn read_takeover_flag(&self, path: &str) -> Result<Option<TakeoverFlag>, SshError> {
-        let cmd = format!(
-            "f={f}; if [ ! -e \"$f\" ]; then echo absent=1; exit 0; fi; \
-             [ -r \"$f\" ] || {{ echo \"cannot read $f as user $(id -un)\" >&2; exit 3; }}; \
-             printf 'now=%s\\nmtime=%s\\ncontent=' \"$(date +%s)\" \"$(stat -c %Y \"$f\")\"; \
-             head -c 512 \"$f\" | head -n 1; echo",
-            f = path_expr(path)
-        );
-        let out = self.exec_checked("read takeover flag", &cmd).await?;
-        parse_flag_output(&out.stdout).map_err(|why| SshError::Command {
-            cmd_name: "read takeover flag",
-            exit_status: out.exit_status,
-            stderr_tail: why,
-        })
+        self.check_access(path).await?.flag
     }
 
-    /// Write `uuid:<host_uuid>` to `path`, creating its directory. Without write access the error
-    /// says that the login user cannot write there.
+    /// Write `uuid:<host_uuid>` to `path` (atomically), creating its directory.
     pub async fn write_takeover_flag(&self, path: &str, host_uuid: &str) -> Result<(), SshError> {
-        let cmd = format!(
-            "f={f}; d=$(dirname \"$f\"); mkdir -p \"$d\" 2>/dev/null; \
-             if ! {{ printf 'uuid:%s\\n' {u} > \"$f\"; }} 2>/dev/null; then \
-             echo \"cannot write $f as user $(id -un): no write access to $d (log in as root, or use a path this user can write)\" >&2; \
-             exit 1; fi",
-            f = path_expr(path),
-            u = sh_quote(host_uuid)
-        );
-        self.exec_checked("write takeover flag", &cmd).await?;
-        Ok(())
+        self.flag_op(path, Op::Write(host_uuid)).await.map(|_| ())
     }
 
     /// Refresh the flag's mtime (what ZStack's agent does on every ping). A missing flag is not
@@ -69,39 +42,32 @@ impl Session {
     ///
     /// `ahead` > 0 sets the mtime that far in the host's future: a caller that logs in only
     /// every few pings keeps the flag looking fresh (younger than a ping interval, ZStack's
-    /// takeover rule) until its next login. Zero: the host's current time (`touch -c`).
+    /// takeover rule) until its next login. Zero: the host's current time.
     pub async fn touch_takeover_flag(&self, path: &str, ahead: Duration) -> Result<(), SshError> {
-        let cmd = format!(
-            "f={f}; [ -e \"$f\" ] || {{ echo \"takeover flag $f does not exist\" >&2; exit 2; }}; \
-             touch -c{when} \"$f\" 2>/dev/null || {{ echo \"cannot touch $f as user $(id -un): no write access\" >&2; exit 1; }}",
-            f = path_expr(path),
-            when = touch_time(ahead)
-        );
-        self.exec_checked("touch takeover flag", &cmd).await?;
-        Ok(())
+        self.flag_op(path, Op::Touch(ahead.as_secs()))
+            .await
+            .map(|_| ())
     }
 
-    pub async fn remove_takeover_flag(&self, path: &str) -> Result<(), SshError> {
-        let cmd = format!(
-            "f={f}; [ -e \"$f\" ] || exit 0; rm -f \"$f\" 2>/dev/null || \
-             {{ echo \"cannot remove $f as user $(id -un): no write access to its directory\" >&2; exit 1; }}",
-            f = path_expr(path)
-        );
-        self.exec_checked("remove takeover flag", &cmd).await?;
-        Ok(())
+    /// Remove the flag if it names `host_uuid` (another manager's flag is never touched).
+    /// `Ok(true)` when it was removed, `Ok(false)` when it was absent or names something else.
+    pub async fn remove_takeover_flag(
+        &self,
+        path: &str,
+        host_uuid: &str,
+    ) -> Result<bool, SshError> {
+        let out = self.flag_op(path, Op::Remove(host_uuid)).await?;
+        Ok(out.stdout.lines().any(|l| l.trim() == "removed"))
     }
-}
 
-/// Parse the read command's output (pure, for tests).
-/// The `-d` option of `touch` for an mtime `ahead` in the host's future (empty: now).
-fn touch_time(ahead: Duration) -> String {
-    match ahead.as_secs() {
-        0 => String::new(),
-        n => format!(" -d \"@$(( $(date +%s) + {n} ))\""),
+    async fn flag_op(&self, path: &str, op: Op<'_>) -> Result<crate::ExecOutput, SshError> {
+        let run = self.run_helper(path, op, false).await?;
+        checked(op, &run.out)
     }
 }
 
-fn parse_flag_output(stdout: &str) -> Result<Option<TakeoverFlag>, String> {
+/// Parse the read operation's output (pure, for tests).
+pub(crate) fn parse_flag_output(stdout: &str) -> Result<Option<TakeoverFlag>, String> {
     let mut now = None;
     let mut mtime = None;
     let mut content = None;
@@ -140,6 +106,7 @@ mod tests {
 
     #[test]
     fn home_relative_paths_expand() {
+        use crate::sudo::path_expr;
         assert_eq!(
             path_expr("~/.hostplane/takeOver"),
             "\"$HOME\"/'.hostplane/takeOver'"
@@ -147,15 +114,6 @@ mod tests {
         assert_eq!(
             path_expr("/var/run/zstack/takeOver"),
             "'/var/run/zstack/takeOver'"
-        );
-    }
-
-    #[test]
-    fn touch_ahead_sets_a_future_mtime() {
-        assert_eq!(touch_time(Duration::ZERO), "");
-        assert_eq!(
-            touch_time(Duration::from_secs(240)),
-            " -d \"@$(( $(date +%s) + 240 ))\""
         );
     }
 

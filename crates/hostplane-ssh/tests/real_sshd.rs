@@ -6,9 +6,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hostplane_ssh::{
-    fetch_host_key, ConnectOptions, Credential, HwStatus, Session, SshError, TakeoverFlag,
+    fetch_host_key, sudoers_rule, ConnectOptions, Credential, HwStatus, Privilege, Session,
+    SshError, SudoProblem, TakeoverFlag,
 };
-use hostplane_testkit::sshd::{generate_client_key, FakeFacts, SshdHost, SshdOptions};
+use hostplane_testkit::sshd::{generate_client_key, FakeFacts, Login, SshdHost, SshdOptions, Sudo};
 
 fn opts() -> ConnectOptions {
     ConnectOptions {
@@ -580,9 +581,22 @@ async fn takeover_flag_lifecycle() {
         })
     );
 
-    s.remove_takeover_flag(&path).await.unwrap();
+    // Only a flag that names the host is removed.
+    assert!(!s
+        .remove_takeover_flag(&path, "7f3c9a2e5b1d4c8e9a0b1c2d3e4f5a6b")
+        .await
+        .unwrap());
+    std::fs::write(&path, "uuid:7f3c9a2e5b1d4c8e9a0b1c2d3e4f5a6b\n").unwrap();
+    assert!(!s.remove_takeover_flag(&path, "another").await.unwrap());
+    assert!(s
+        .remove_takeover_flag(&path, "7f3c9a2e5b1d4c8e9a0b1c2d3e4f5a6b")
+        .await
+        .unwrap());
     assert_eq!(s.read_takeover_flag(&path).await.unwrap(), None);
-    s.remove_takeover_flag(&path).await.unwrap();
+    assert!(!s
+        .remove_takeover_flag(&path, "7f3c9a2e5b1d4c8e9a0b1c2d3e4f5a6b")
+        .await
+        .unwrap());
     let e = s
         .touch_takeover_flag(&path, Duration::ZERO)
         .await
@@ -592,7 +606,7 @@ async fn takeover_flag_lifecycle() {
         "{e:?}"
     );
 
-    // The (non-root) user cannot write under /run: the error says so.
+    // Under /run the (non-root) user needs sudo, which it may not use: the error says so.
     let e = s
         .write_takeover_flag(
             &format!("/run/hostplane-noaccess-{}/takeOver", host.user),
@@ -601,17 +615,15 @@ async fn takeover_flag_lifecycle() {
         .await
         .unwrap_err();
     match &e {
-        SshError::Command {
-            cmd_name,
-            stderr_tail,
-            ..
+        SshError::Sudo {
+            problem, username, ..
         } => {
-            assert_eq!(*cmd_name, "write takeover flag");
-            assert!(stderr_tail.contains("no write access"), "{stderr_tail}");
-            assert!(stderr_tail.contains(&host.user), "{stderr_tail}");
+            assert_eq!(*problem, SudoProblem::NotPermitted, "{e}");
+            assert_eq!(username, &host.user);
         }
         other => panic!("{other:?}"),
     }
+    assert!(!std::path::Path::new(&format!("/run/hostplane-noaccess-{}", host.user)).exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -681,4 +693,257 @@ async fn probe_reads_sshd_identification_without_a_login_or_a_scanner_mark() {
         .await
         .unwrap_err();
     assert!(matches!(e, SshError::PortClosed { .. }), "{e:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Non-root users and sudo: the takeover flag at its default path, the root-only facts.
+
+const FLAG: &str = "/var/run/zstack/takeOver";
+const UUID: &str = "7f3c9a2e5b1d4c8e9a0b1c2d3e4f5a6b";
+
+/// Fake `smartctl` and `dmidecode` that answer only root, as the real ones do on a host with
+/// SMART disks and no sysfs DMI: what a login gets through sudo shows in the facts.
+fn root_only_tools() -> FakeFacts {
+    let root_only =
+        "[ \"$(id -u)\" = 0 ] || { echo 'permission denied: root only' >&2; exit 2; }\n";
+    FakeFacts {
+        commands: vec![
+            (
+                "smartctl".into(),
+                format!("{root_only}echo 'SMART overall-health self-assessment test result: PASSED'\n"),
+            ),
+            (
+                "dmidecode".into(),
+                format!("{root_only}case \"$2\" in system-serial-number) echo HP-SN-4711;; system-manufacturer) echo Hostplane Test;; *) echo x;; esac\n"),
+            ),
+        ],
+        ..Default::default()
+    }
+}
+
+fn host_with(login: Login) -> SshdHost {
+    SshdHost::start(SshdOptions {
+        login,
+        fake: Some(root_only_tools()),
+        ..Default::default()
+    })
+}
+
+fn on_host(host: &SshdHost, script: &str) -> String {
+    let out = host.host_sh(script);
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The flag's life at its default path, and the root-only facts, for a login that is root or
+/// has sudo (NOPASSWD, password, or only the documented narrow rule).
+async fn flag_and_facts_as(host: &SshdHost, s: &Session, expected: Privilege) {
+    let access = s
+        .check_access(FLAG)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
+    assert_eq!(access.privilege, expected);
+    assert_eq!(access.flag, Ok(None));
+
+    s.write_takeover_flag(FLAG, UUID).await.unwrap();
+    assert_eq!(
+        on_host(host, &format!("cat {FLAG}")),
+        format!("uuid:{UUID}")
+    );
+    // Written into the test host's private /run, not the machine's.
+    assert!(host.dir.join("run-upper/zstack/takeOver").exists());
+    assert_eq!(
+        on_host(host, &format!("stat -c '%U %a' {FLAG}")),
+        "root 644"
+    );
+    let flag = s.read_takeover_flag(FLAG).await.unwrap().unwrap();
+    assert_eq!(flag.host_uuid.as_deref(), Some(UUID));
+    s.touch_takeover_flag(FLAG, Duration::from_secs(240))
+        .await
+        .unwrap();
+    let ahead: i64 = on_host(
+        host,
+        &format!("echo $(( $(stat -c %Y {FLAG}) - $(date +%s) ))"),
+    )
+    .parse()
+    .unwrap();
+    assert!((237..=240).contains(&ahead), "{ahead}");
+    assert!(!s.remove_takeover_flag(FLAG, "someone-else").await.unwrap());
+    assert!(s.remove_takeover_flag(FLAG, UUID).await.unwrap());
+    assert_eq!(
+        on_host(host, &format!("test -e {FLAG} && echo there || echo gone")),
+        "gone"
+    );
+    // Gone: a touch says so (exit status 2), so the tracker writes it again.
+    match s
+        .touch_takeover_flag(FLAG, Duration::ZERO)
+        .await
+        .unwrap_err()
+    {
+        SshError::Command { exit_status, .. } => assert_eq!(exit_status, Some(2)),
+        e => panic!("{e:?}"),
+    }
+
+    let f = s.collect_facts_with(&access).await.unwrap();
+    assert_eq!(f.root_facts_error, None);
+    assert!(f.needs_root.is_empty(), "{:?}", f.needs_root);
+    assert_eq!(f.system_serial_number.as_deref(), Some("HP-SN-4711"));
+    assert_eq!(f.system_manufacturer.as_deref(), Some("Hostplane Test"));
+    assert_eq!(f.hw.disk.status, HwStatus::Normal, "{:?}", f.hw.disk);
+    assert_eq!(f.is_root, expected == Privilege::Root);
+}
+
+#[tokio::test]
+async fn root_login_needs_no_sudo() {
+    let host = host_with(Login::Root);
+    assert_eq!(host.user, "root");
+    let s = login(&host).await;
+    flag_and_facts_as(&host, &s, Privilege::Root).await;
+}
+
+#[tokio::test]
+async fn nopasswd_sudo_with_a_password_and_with_a_key() {
+    let host = host_with(Login::Sudo(Sudo::NoPasswd));
+    flag_and_facts_as(&host, &login(&host).await, Privilege::Sudo).await;
+    // A key login has no password for sudo: NOPASSWD is all it needs.
+    let (private, public) = generate_client_key("ed25519", None);
+    host.add_authorized_key(&public);
+    let key = Credential::PrivateKey {
+        pem: private,
+        passphrase: None,
+    };
+    let s = Session::connect(&host.ip, host.port, &host.user, &key, &opts())
+        .await
+        .unwrap();
+    flag_and_facts_as(&host, &s, Privilege::Sudo).await;
+}
+
+#[tokio::test]
+async fn password_sudo_gets_the_password_on_stdin() {
+    let host = host_with(Login::Sudo(Sudo::Password));
+    flag_and_facts_as(&host, &login(&host).await, Privilege::Sudo).await;
+    // With a key, there is no password to give: the error says only NOPASSWD works.
+    let (private, public) = generate_client_key("ed25519", None);
+    host.add_authorized_key(&public);
+    let key = Credential::PrivateKey {
+        pem: private,
+        passphrase: None,
+    };
+    let s = Session::connect(&host.ip, host.port, &host.user, &key, &opts())
+        .await
+        .unwrap();
+    let t = Instant::now();
+    match s.check_access(FLAG).await.unwrap_err() {
+        SshError::Sudo { problem, .. } => assert_eq!(problem, SudoProblem::PasswordRequired),
+        e => panic!("{e:?}"),
+    }
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "sudo -n does not wait"
+    );
+}
+
+#[tokio::test]
+async fn the_documented_narrow_rule_is_enough() {
+    let host = host_with(Login::Sudo(Sudo::Rules(sudoers_rule("{user}", FLAG))));
+    let s = login(&host).await;
+    flag_and_facts_as(&host, &s, Privilege::Sudo).await;
+    // ... and allows nothing else: not another command, not the helper for another path.
+    let out = s
+        .exec("sudo -n -- /bin/sh -c id; echo rc=$?")
+        .await
+        .unwrap();
+    assert!(out.stdout.contains("rc=1"), "{out:?}");
+    let e = s.check_access("/var/run/other/takeOver").await.unwrap_err();
+    match &e {
+        SshError::Sudo { problem, .. } => {
+            assert_eq!(*problem, SudoProblem::CommandNotAllowed, "{e}")
+        }
+        e => panic!("{e:?}"),
+    }
+}
+
+#[tokio::test]
+async fn sudo_failures_name_their_cause() {
+    // No sudo rights: refused once, with sudo's words; a flag in the home works as before.
+    let host = host_with(Login::Sudo(Sudo::None));
+    let s = login(&host).await;
+    let e = s.check_access(FLAG).await.unwrap_err();
+    match &e {
+        SshError::Sudo {
+            problem, detail, ..
+        } => {
+            assert_eq!(*problem, SudoProblem::NotPermitted, "{e}");
+            assert!(detail.contains("is not in the sudoers file"), "{detail}");
+            assert!(!detail.contains(&host.password));
+        }
+        e => panic!("{e:?}"),
+    }
+    assert!(e.hint().contains("docs/hosts.md"), "{}", e.hint());
+    let home = "~/.hostplane/takeOver";
+    let access = s.check_access(home).await.unwrap();
+    assert_eq!(access.privilege, Privilege::User);
+    s.write_takeover_flag(home, UUID).await.unwrap();
+    let f = s.collect_facts_with(&access).await.unwrap();
+    assert!(
+        f.needs_root.contains(&"hw.smart".to_string()),
+        "{:?}",
+        f.needs_root
+    );
+    assert_eq!(f.system_serial_number, None);
+
+    // requiretty.
+    let host = host_with(Login::Sudo(Sudo::RequireTty));
+    match login(&host).await.check_access(FLAG).await.unwrap_err() {
+        SshError::Sudo { problem, .. } => assert_eq!(problem, SudoProblem::RequireTty),
+        e => panic!("{e:?}"),
+    }
+
+    // sudo asks for another password (root's): one wrong attempt, then hostplane stops.
+    let host = host_with(Login::Sudo(Sudo::Rules(
+        "Defaults:{user} rootpw\n{user} ALL=(ALL:ALL) ALL\n".into(),
+    )));
+    let t = Instant::now();
+    match login(&host).await.check_access(FLAG).await.unwrap_err() {
+        SshError::Sudo {
+            problem, detail, ..
+        } => {
+            assert_eq!(problem, SudoProblem::WrongPassword, "{detail}");
+            assert!(detail.contains("1 incorrect password attempt"), "{detail}");
+        }
+        e => panic!("{e:?}"),
+    }
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+
+    // A sudo that asks something else (a one-time code) and waits: bounded by the command
+    // timeout, and the password is never sent to it.
+    let host = SshdHost::start(SshdOptions {
+        login: Login::Sudo(Sudo::Password),
+        fake: Some(FakeFacts {
+            commands: vec![(
+                "sudo".into(),
+                "printf 'Verification code: ' >&2; read -r answer; echo \"got:$answer\" >&2; sleep 60\n"
+                    .into(),
+            )],
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let quick = ConnectOptions {
+        command_timeout: Duration::from_secs(3),
+        ..opts()
+    };
+    let s = Session::connect(&host.ip, host.port, &host.user, &pw(&host), &quick)
+        .await
+        .unwrap();
+    let t = Instant::now();
+    match s.check_access(FLAG).await.unwrap_err() {
+        SshError::Sudo {
+            problem, detail, ..
+        } => {
+            assert_eq!(problem, SudoProblem::NoPrompt);
+            assert!(!detail.contains(&host.password), "{detail}");
+        }
+        e => panic!("{e:?}"),
+    }
+    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
 }

@@ -4,9 +4,13 @@
 //!   keys, a test user with a password, and optionally their own facts (mount namespaces).
 //! - [`pg`]: the PostgreSQL server the suites run against.
 //! - [`server`]: a `hostplane serve` process on a free port, with its own data directory.
+//! - [`webhook`]: an HTTP receiver that records the webhooks it gets.
+//! - [`python`]: the Python (with `tests/e2e/requirements.txt`) the end-to-end tests drive.
 //!
 //! Nothing here is a mock: a test that passes here talks to the same programs a user runs.
 
 pub mod pg;
+pub mod python;
 pub mod server;
 pub mod sshd;
+pub mod webhook;

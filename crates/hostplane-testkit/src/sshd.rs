@@ -1,6 +1,8 @@
 //! OpenSSH `sshd` test hosts: each [`SshdHost`] is a real `/usr/sbin/sshd` on its own 127.0.0.x
 //! address and port, with its own ed25519 host key and its own Unix user (`hpt<pid>x<n>`, shell
-//! `/bin/sh`) with its own password. Synchronous, std only; needs root and openssh-server.
+//! `/bin/sh`) with its own password — or, with [`SshdOptions::root`], `root` itself, with a password
+//! known only inside the host's namespace. Synchronous, std only; needs root, openssh-server and
+//! (for root hosts) openssl.
 //!
 //! # How a host is made
 //! - The user is created with `useradd -m` + `chpasswd` and removed with `userdel -r -f` on drop.
@@ -14,6 +16,24 @@
 //! - Config: `ListenAddress <ip>`, `Port <port>`, own `HostKey`, `PidFile none`,
 //!   `PasswordAuthentication yes`, `KbdInteractiveAuthentication no`, `PubkeyAuthentication yes`,
 //!   `UsePAM yes`, `StrictModes no`, `AllowUsers <user>`, `UseDNS no`.
+//!
+//! # Who logs in ([`Login`])
+//! - [`Login::User`] (default): the fresh user above; no sudo setup of its own.
+//! - [`Login::Root`]: `root`, with a password of its own: inside the namespace only, `/etc` is
+//!   overlaid (read-only) with a copy of `/etc/shadow` whose root hash is replaced (`openssl
+//!   passwd -6`), so the machine's root password is never touched. `PermitRootLogin yes`; authorized keys go to
+//!   `<dir>/root_authorized_keys`, never to `/root/.ssh`.
+//! - [`Login::Sudo`]: the fresh user plus a sudo setup ([`Sudo`]): inside the namespace only,
+//!   `/etc` is overlaid (read-only) with a copy of the machine's `/etc/sudoers` plus the setup's
+//!   lines (checked with `visudo -c` first). An overlay, not a bind mount of the file: the kernel
+//!   drops a file bind mount when another process replaces the file (useradd does, for shadow). Nothing is written to `/etc/sudoers.d`: the copy
+//!   lives in the host's directory and goes with it (stale ones with the sweep below). Needs the
+//!   `sudo` package.
+//! - Root and sudo hosts get a private `/run` and `/var/lib/sudo`: writable overlays whose
+//!   writes land in `<dir>/run-upper` and `<dir>/sudo-upper`, so the takeover flag at its
+//!   default path (`/var/run/zstack/takeOver`), sudo's timestamps and lecture marks stay
+//!   inside the test. [`SshdHost::host_sh`] runs a command as root inside the host's namespace
+//!   to look at them.
 //!
 //! # Fake facts ([`FakeFacts`]), all inside the host's own mount/UTS namespace
 //! - CPU flags: `/proc/cpuinfo` is bind-mounted with a copy of the real one whose `flags` and
@@ -63,6 +83,57 @@ pub struct SshdOptions {
     pub port: Option<u16>,
     /// Facts that differ from this machine's.
     pub fake: Option<FakeFacts>,
+    /// Who logs in, and with which sudo rights.
+    pub login: Login,
+}
+
+/// Who logs in to a test host (see the module doc).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Login {
+    /// A fresh user of its own, no sudo setup.
+    #[default]
+    User,
+    /// root, with a password of its own (a private copy of /etc/shadow).
+    Root,
+    /// A fresh user with this sudo setup (a private /etc/sudoers).
+    Sudo(Sudo),
+}
+
+/// A test user's sudo rights, as lines added to a private copy of /etc/sudoers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sudo {
+    /// `<user> ALL=(ALL:ALL) NOPASSWD: ALL`.
+    NoPasswd,
+    /// `<user> ALL=(ALL:ALL) ALL`, with sudo's lecture on every use (`lecture=always`).
+    Password,
+    /// No rule at all: sudo is installed but the user may not use it.
+    None,
+    /// NOPASSWD for all, but `Defaults:<user> requiretty`.
+    RequireTty,
+    /// These sudoers lines, every `{user}` replaced by the user's name.
+    Rules(String),
+}
+
+impl Sudo {
+    fn lines(&self, user: &str) -> String {
+        match self {
+            Sudo::NoPasswd => format!("{user} ALL=(ALL:ALL) NOPASSWD: ALL\n"),
+            Sudo::Password => {
+                format!("Defaults:{user} lecture=always\n{user} ALL=(ALL:ALL) ALL\n")
+            }
+            Sudo::None => String::new(),
+            Sudo::RequireTty => {
+                format!("Defaults:{user} requiretty\n{user} ALL=(ALL:ALL) NOPASSWD: ALL\n")
+            }
+            Sudo::Rules(text) => {
+                let mut t = text.replace("{user}", user);
+                if !t.ends_with('\n') {
+                    t.push('\n');
+                }
+                t
+            }
+        }
+    }
 }
 
 /// Facts the host shows instead of this machine's (see the module doc for how each is made).
@@ -122,6 +193,7 @@ pub struct SshdHost {
     user_created: bool,
     /// sshd's `VersionAddendum` (appended to its identification line); empty: none.
     version_addendum: String,
+    login: Login,
 }
 
 impl SshdHost {
@@ -141,17 +213,21 @@ impl SshdHost {
         fs::write(dir.join("owner.pid"), pid.to_string()).expect("write owner.pid");
 
         let password = format!("Hp-{}!", random_hex(8));
-        // A user of this name can only be left over from an earlier process with our pid.
-        users_locked_quiet(&["userdel", "-r", "-f", &user]);
-        users_locked(&[
-            "useradd",
-            "-m",
-            "-s",
-            "/bin/sh",
-            "-c",
-            "hostplane test",
-            &user,
-        ]);
+        let is_root = opts.login == Login::Root;
+        let user = if is_root { "root".to_string() } else { user };
+        if !is_root {
+            // A user of this name can only be left over from an earlier process with our pid.
+            users_locked_quiet(&["userdel", "-r", "-f", &user]);
+            users_locked(&[
+                "useradd",
+                "-m",
+                "-s",
+                "/bin/sh",
+                "-c",
+                "hostplane test",
+                &user,
+            ]);
+        }
         let mut host = SshdHost {
             ip: String::new(),
             port: 0,
@@ -162,15 +238,17 @@ impl SshdHost {
             dir: dir.clone(),
             child: None,
             ns_script: String::new(),
-            user_created: true,
+            user_created: !is_root,
             version_addendum: String::new(),
+            login: opts.login.clone(),
         };
         if let Some(home) = home_of(&user) {
             host.home = home;
         }
         host.set_password(&password);
         host.host_key_fingerprint = generate_host_key(&dir);
-        host.ns_script = fake_setup(&dir, opts.fake.as_ref());
+        host.ns_script =
+            login_setup(&dir, &user, &opts.login) + &fake_setup(&dir, opts.fake.as_ref());
 
         // Pick an address and port; retry with fresh ones if sshd cannot bind.
         let base = (pid.wrapping_mul(2654435761) % 249) + n;
@@ -257,7 +335,13 @@ impl SshdHost {
     }
 
     /// Change the user's password ("the password changed"). [`SshdHost::password`] keeps the old one.
+    /// For a root host, only the namespace's copy of /etc/shadow changes.
     pub fn set_password(&self, pw: &str) {
+        if self.login == Login::Root {
+            // The private copy of /etc/shadow, rewritten in place (the bind mount sees it).
+            write_root_shadow(&self.dir, pw);
+            return;
+        }
         let line = format!("{}:{}", self.user, pw);
         let lock = lock_file();
         let mut child = Command::new("flock")
@@ -286,6 +370,14 @@ impl SshdHost {
 
     /// Append a public key line to the user's `~/.ssh/authorized_keys`.
     pub fn add_authorized_key(&self, public_key_line: &str) {
+        if self.login == Login::Root {
+            let path = self.dir.join("root_authorized_keys");
+            let mut text = fs::read_to_string(&path).unwrap_or_default();
+            text.push_str(public_key_line.trim());
+            text.push('\n');
+            fs::write(&path, text).expect("write root_authorized_keys");
+            return;
+        }
         let ssh = self.home.join(".ssh");
         fs::create_dir_all(&ssh).expect("create ~/.ssh");
         let path = ssh.join("authorized_keys");
@@ -314,6 +406,17 @@ impl SshdHost {
         }
     }
 
+    /// Run `script` with `sh -c` as root inside the host's mount and UTS namespaces (what a
+    /// root shell on the host sees: its private /run, its fakes). Panics if it cannot be run.
+    pub fn host_sh(&self, script: &str) -> std::process::Output {
+        let child = self.child.as_ref().expect("the host is running");
+        let init = first_child(child.id()).expect("the host's sshd process");
+        Command::new("nsenter")
+            .args(["-t", &init.to_string(), "-m", "-u", "sh", "-c", script])
+            .output()
+            .expect("run nsenter (util-linux)")
+    }
+
     /// sshd's log so far (sshd runs with `-e`, so this is everything it logged).
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default()
@@ -329,11 +432,17 @@ impl SshdHost {
             "ListenAddress {ip}\nPort {port}\nHostKey {d}/hostkey\nPidFile none\n\
              PasswordAuthentication yes\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
              AuthorizedKeysFile .ssh/authorized_keys\nUsePAM yes\nStrictModes no\nUseDNS no\n\
-             PermitRootLogin no\nAllowUsers {user}\nMaxStartups 100:30:200\nMaxSessions 64\n\
-             LoginGraceTime 30\nPrintMotd no\nVersionAddendum {addendum}\n",
+             PermitRootLogin {root}\nAllowUsers {user}\nMaxStartups 100:30:200\nMaxSessions 64\n\
+             LoginGraceTime 30\nPrintMotd no\nVersionAddendum {addendum}\n{keys}",
             ip = self.ip,
             port = self.port,
             user = self.user,
+            root = if self.login == Login::Root { "yes" } else { "no" },
+            keys = if self.login == Login::Root {
+                format!("Match User root\n    AuthorizedKeysFile {d}/root_authorized_keys\n")
+            } else {
+                String::new()
+            },
             addendum = if self.version_addendum.is_empty() {
                 "none"
             } else {
@@ -632,6 +741,107 @@ fn sweep_stale() {
             users_locked_quiet(&["userdel", "-r", "-f", user]);
         }
     }
+}
+
+/// The shell lines (run inside the namespaces, as root, before exec sshd) for who logs in: a
+/// private /etc/shadow for root, a private /etc/sudoers for a sudo setup, and for both a private
+/// /run and /var/lib/sudo (writable overlays into the host's directory).
+fn login_setup(dir: &Path, user: &str, login: &Login) -> String {
+    let mut s = String::new();
+    // Files laid over /etc (a read-only overlay: a bind mount of one file would be dropped the
+    // moment another test's useradd or chpasswd replaces that file on the machine).
+    let etc = dir.join("etc-top");
+    match login {
+        Login::User => return s,
+        Login::Root => {} // etc-top/shadow is written by set_password
+        Login::Sudo(setup) => {
+            let real = fs::read_to_string("/etc/sudoers").unwrap_or_else(|e| {
+                panic!("/etc/sudoers: {e}: install sudo (apt-get install -y sudo)")
+            });
+            fs::create_dir_all(&etc).expect("create etc-top");
+            let path = etc.join("sudoers");
+            let text = format!("{real}\n# hostplane test host\n{}", setup.lines(user));
+            fs::write(&path, text).expect("write the test sudoers");
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o440)).expect("chmod sudoers");
+            let check = Command::new("visudo")
+                .arg("-cf")
+                .arg(&path)
+                .output()
+                .expect("run visudo (sudo)");
+            assert!(
+                check.status.success(),
+                "the test sudoers does not parse: {}{}\n{}",
+                String::from_utf8_lossy(&check.stdout),
+                String::from_utf8_lossy(&check.stderr),
+                setup.lines(user)
+            );
+        }
+    }
+    s += &format!(
+        "mount -t overlay hostplane-etc -o {} /etc\n",
+        sh_quote(&format!("lowerdir={}:/etc", etc.display()))
+    );
+    for (target, name) in [("/run", "run"), ("/var/lib/sudo", "sudo")] {
+        if !Path::new(target).is_dir() {
+            continue;
+        }
+        let upper = dir.join(format!("{name}-upper"));
+        let work = dir.join(format!("{name}-work"));
+        fs::create_dir_all(&upper).expect("create overlay upper dir");
+        fs::create_dir_all(&work).expect("create overlay work dir");
+        s += &format!(
+            "mount -t overlay hostplane-{name} -o {} {target}\n",
+            sh_quote(&format!(
+                "lowerdir={target},upperdir={},workdir={}",
+                upper.display(),
+                work.display()
+            ))
+        );
+    }
+    s
+}
+
+/// Write the private copy of /etc/shadow with `password` for root (in place, so the overlay
+/// over /etc sees the change).
+fn write_root_shadow(dir: &Path, password: &str) {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args(["passwd", "-6", "-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run openssl passwd");
+    child
+        .stdin
+        .take()
+        .expect("openssl stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("write to openssl");
+    let out = child.wait_with_output().expect("wait for openssl");
+    assert!(out.status.success(), "openssl passwd failed");
+    let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let real = fs::read_to_string("/etc/shadow").expect("read /etc/shadow");
+    let text: String = real
+        .lines()
+        .map(|l| match l.split_once(':') {
+            Some(("root", rest)) => {
+                let rest = rest.split_once(':').map(|(_, r)| r).unwrap_or("");
+                format!("root:{hash}:{rest}\n")
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    let etc = dir.join("etc-top");
+    fs::create_dir_all(&etc).expect("create etc-top");
+    let path = etc.join("shadow");
+    let mut f = fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .expect("open the test shadow");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod shadow");
+    f.write_all(text.as_bytes()).expect("write the test shadow");
 }
 
 /// Build the shell lines (run inside the namespaces, as root, before exec sshd) for `fake`, and

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use super::{cluster, global_config, host, identity, management_node, zone, App, Output};
 use crate::error::{Error, Result};
+use crate::store::sessions::SessionRow;
 
 /// An API's operation: its parameter struct, read from the validated parameters, runs it.
 ///
@@ -23,10 +24,16 @@ use crate::error::{Error, Result};
 /// domain function named after the API. The struct is `#[serde(deny_unknown_fields)]` and
 /// mirrors the entry's [`Param`] list, which a test checks for every entry.
 pub trait Operation: DeserializeOwned + Send + 'static {
-    fn run(self, app: Arc<App>) -> impl Future<Output = Result<Output>> + Send;
+    /// Run with the caller's session (`None` for APIs that need none).
+    fn run(
+        self,
+        app: Arc<App>,
+        session: Option<SessionRow>,
+    ) -> impl Future<Output = Result<Output>> + Send;
 }
 
-/// `operation!(Struct => function, ...)`: each struct's operation is `function(&app, params)`.
+/// `operation!(Struct => function, ...)`: each struct's operation is `function(&app, params)`
+/// (an operation that needs to know who calls implements [`Operation`] itself).
 macro_rules! operation {
     ($($params:ty => $f:path),* $(,)?) => {
         $(
@@ -34,6 +41,7 @@ macro_rules! operation {
                 async fn run(
                     self,
                     app: std::sync::Arc<$crate::domain::App>,
+                    _session: Option<$crate::store::sessions::SessionRow>,
                 ) -> $crate::error::Result<$crate::domain::Output> {
                     $f(&app, self).await
                 }
@@ -43,8 +51,8 @@ macro_rules! operation {
 }
 pub(crate) use operation;
 
-/// Runs an operation on the validated parameters of a call.
-pub type RunFn = fn(Arc<App>, Params) -> BoxFuture<'static, Result<Output>>;
+/// Runs an operation on the validated parameters of a call, for the caller's session.
+pub type RunFn = fn(Arc<App>, Option<SessionRow>, Params) -> BoxFuture<'static, Result<Output>>;
 /// Reads the parameters into the operation's struct without running it (for tests).
 pub type DecodeFn = fn(&Params) -> Result<()>;
 
@@ -74,8 +82,12 @@ pub const fn op<T: Operation>() -> Op {
     }
 }
 
-fn run_op<T: Operation>(app: Arc<App>, params: Params) -> BoxFuture<'static, Result<Output>> {
-    Box::pin(async move { params.decode::<T>()?.run(app).await })
+fn run_op<T: Operation>(
+    app: Arc<App>,
+    session: Option<SessionRow>,
+    params: Params,
+) -> BoxFuture<'static, Result<Output>> {
+    Box::pin(async move { params.decode::<T>()?.run(app, session).await })
 }
 
 fn decode_op<T: Operation>(params: &Params) -> Result<()> {
@@ -286,6 +298,63 @@ const fn creating(mut a: ApiSpec) -> ApiSpec {
     a
 }
 
+/// AddKVMHost's parameters; CheckKVMHost takes the same ones.
+const ADD_KVM_HOST_PARAMS: &[Param] = &[
+    Param {
+        name: "name",
+        max_len: Some(255),
+        ..STR
+    },
+    DESCRIPTION,
+    Param {
+        name: "managementIp",
+        empty_ok: false,
+        max_len: Some(255),
+        ..STR
+    },
+    Param {
+        name: "clusterUuid",
+        resource: Some(Res::Cluster),
+        ..STR
+    },
+    Param {
+        name: "username",
+        max_len: Some(255),
+        ..STR
+    },
+    Param {
+        name: "password",
+        max_len: Some(255),
+        secret: true,
+        no_trim: true,
+        ..STR
+    },
+    Param {
+        name: "sshPort",
+        ty: ParamType::Int,
+        range: Some((1, 65535)),
+        type_checked: true,
+        ..OPT
+    },
+    // hostplane's additions (documented): key-based login and an expected host key.
+    Param {
+        name: "privateKey",
+        secret: true,
+        no_trim: true,
+        max_len: Some(16384),
+        ..OPT
+    },
+    Param {
+        name: "hostKeyFingerprint",
+        max_len: Some(255),
+        ..OPT
+    },
+    RESOURCE_UUID,
+    TAG_UUIDS,
+    SYSTEM_TAGS,
+    USER_TAGS,
+];
+
 /// Every API hostplane serves.
 pub static APIS: &[ApiSpec] = &[
     // --- identity
@@ -353,6 +422,38 @@ pub static APIS: &[ApiSpec] = &[
             ..STR
         }],
     )),
+    // ZStack's SDK UpdateAccountAction: PUT /accounts/{uuid}, body `updateAccount`, polled.
+    // Passwords are the SHA-512 hex digests every ZStack client sends.
+    asynch(
+        "UpdateAccount",
+        "org.zstack.header.identity.APIUpdateAccountMsg",
+        "org.zstack.header.identity.APIUpdateAccountEvent",
+        op::<identity::UpdateAccount>(),
+        &[
+            Param {
+                name: "uuid",
+                ..STR
+            },
+            Param {
+                name: "password",
+                max_len: Some(255),
+                secret: true,
+                no_trim: true,
+                ..OPT
+            },
+            OPT_NAME,
+            DESCRIPTION,
+            Param {
+                name: "oldPassword",
+                max_len: Some(255),
+                secret: true,
+                no_trim: true,
+                ..OPT
+            },
+            SYSTEM_TAGS,
+            USER_TAGS,
+        ],
+    ),
     // --- management node
     no_session(sync(
         "GetVersion",
@@ -569,55 +670,32 @@ pub static APIS: &[ApiSpec] = &[
             "org.zstack.kvm.APIAddKVMHostMsg",
             "org.zstack.header.host.APIAddHostEvent",
             op::<host::add::AddKvmHost>(),
+            ADD_KVM_HOST_PARAMS,
+        ))
+    },
+    // hostplane: every admission check of AddKVMHost, all findings at once, nothing written.
+    sync(
+        "CheckKVMHost",
+        "org.zstack.kvm.APICheckKVMHostMsg",
+        "org.zstack.kvm.APICheckKVMHostReply",
+        op::<host::check::CheckKvmHost>(),
+        ADD_KVM_HOST_PARAMS,
+    ),
+    ApiSpec {
+        // ZStack: @DefaultTimeout(timeunit = TimeUnit.HOURS, value = 24)
+        timeout_ms: 86_400_000,
+        ..creating(asynch(
+            "AddKVMHostFromConfigFile",
+            "org.zstack.header.host.APIAddKVMHostFromConfigFileMsg",
+            "org.zstack.header.host.APIAddHostFromConfigFileEvent",
+            op::<host::bulk::AddKvmHostFromConfigFile>(),
             &[
                 Param {
-                    name: "name",
-                    max_len: Some(255),
-                    ..STR
-                },
-                DESCRIPTION,
-                Param {
-                    name: "managementIp",
+                    name: "hostInfo",
                     empty_ok: false,
-                    max_len: Some(255),
-                    ..STR
-                },
-                Param {
-                    name: "clusterUuid",
-                    resource: Some(Res::Cluster),
-                    ..STR
-                },
-                Param {
-                    name: "username",
-                    max_len: Some(255),
-                    ..STR
-                },
-                Param {
-                    name: "password",
-                    max_len: Some(255),
-                    secret: true,
                     no_trim: true,
-                    ..STR
-                },
-                Param {
-                    name: "sshPort",
-                    ty: ParamType::Int,
-                    range: Some((1, 65535)),
-                    type_checked: true,
-                    ..OPT
-                },
-                // hostplane's additions (documented): key-based login and an expected host key.
-                Param {
-                    name: "privateKey",
                     secret: true,
-                    no_trim: true,
-                    max_len: Some(16384),
-                    ..OPT
-                },
-                Param {
-                    name: "hostKeyFingerprint",
-                    max_len: Some(255),
-                    ..OPT
+                    ..STR
                 },
                 RESOURCE_UUID,
                 TAG_UUIDS,
@@ -626,6 +704,49 @@ pub static APIS: &[ApiSpec] = &[
             ],
         ))
     },
+    sync(
+        "CheckKVMHostConfigFile",
+        "org.zstack.header.host.APICheckKVMHostConfigFileMsg",
+        "org.zstack.header.host.APICheckHostConfigFileReply",
+        op::<host::bulk::CheckKvmHostConfigFile>(),
+        &[
+            Param {
+                name: "hostInfo",
+                empty_ok: false,
+                no_trim: true,
+                secret: true,
+                ..STR
+            },
+            // hostplane's addition: also check every host over SSH (CheckKVMHost per row).
+            Param {
+                name: "checkHosts",
+                ty: ParamType::Bool,
+                ..OPT
+            },
+            SYSTEM_TAGS,
+            USER_TAGS,
+        ],
+    ),
+    sync(
+        "GetHostTask",
+        "org.zstack.header.host.APIGetHostTaskMsg",
+        "org.zstack.header.host.APIGetHostTaskReply",
+        op::<host::bulk::GetHostTask>(),
+        &[
+            Param {
+                name: "hostUuids",
+                ty: ParamType::StrList,
+                ..STR
+            },
+            Param {
+                name: "syncSignatures",
+                ty: ParamType::StrList,
+                ..OPT
+            },
+            SYSTEM_TAGS,
+            USER_TAGS,
+        ],
+    ),
     query(
         "QueryHost",
         "org.zstack.header.host.APIQueryHostMsg",
@@ -767,6 +888,83 @@ pub static APIS: &[ApiSpec] = &[
         "org.zstack.header.host.APIGetHypervisorTypesReply",
         op::<host::GetHypervisorTypes>(),
         &[SYSTEM_TAGS, USER_TAGS],
+    ),
+    // --- tags
+    query(
+        "QuerySystemTag",
+        "org.zstack.header.tag.APIQuerySystemTagMsg",
+        "org.zstack.header.tag.APIQuerySystemTagReply",
+        "SystemTag",
+    ),
+    query(
+        "QueryUserTag",
+        "org.zstack.header.tag.APIQueryUserTagMsg",
+        "org.zstack.header.tag.APIQueryUserTagReply",
+        "UserTag",
+    ),
+    // --- hostplane's additions: host events, and webhook subscriptions to them
+    query(
+        "QueryHostEvent",
+        "org.zstack.hostplane.APIQueryHostEventMsg",
+        "org.zstack.hostplane.APIQueryHostEventReply",
+        "HostEvent",
+    ),
+    creating(asynch(
+        "CreateHostEventSubscription",
+        "org.zstack.hostplane.APICreateHostEventSubscriptionMsg",
+        "org.zstack.hostplane.APICreateHostEventSubscriptionEvent",
+        op::<host::event_hooks::CreateHostEventSubscription>(),
+        &[
+            NAME,
+            DESCRIPTION,
+            Param {
+                name: "url",
+                max_len: Some(2048),
+                empty_ok: false,
+                ..STR
+            },
+            Param {
+                name: "hostUuid",
+                resource: Some(Res::Host),
+                ..OPT
+            },
+            Param {
+                name: "eventTypes",
+                ty: ParamType::StrList,
+                ..OPT
+            },
+            Param {
+                name: "secret",
+                max_len: Some(1024),
+                secret: true,
+                no_trim: true,
+                ..OPT
+            },
+            RESOURCE_UUID,
+            SYSTEM_TAGS,
+            USER_TAGS,
+        ],
+    )),
+    query(
+        "QueryHostEventSubscription",
+        "org.zstack.hostplane.APIQueryHostEventSubscriptionMsg",
+        "org.zstack.hostplane.APIQueryHostEventSubscriptionReply",
+        "HostEventSubscription",
+    ),
+    asynch(
+        "DeleteHostEventSubscription",
+        "org.zstack.hostplane.APIDeleteHostEventSubscriptionMsg",
+        "org.zstack.hostplane.APIDeleteHostEventSubscriptionEvent",
+        op::<host::event_hooks::DeleteHostEventSubscription>(),
+        &[
+            Param {
+                name: "uuid",
+                ..STR
+            },
+            DELETE_MODE,
+            SYSTEM_TAGS,
+            USER_TAGS,
+        ],
     ),
     // --- global configs
     query(

@@ -14,6 +14,10 @@ pub const KVM_HOST_CLASS: &str = "org.zstack.kvm.KVMHostInventory";
 pub const HOST_CLASS: &str = "org.zstack.header.host.HostInventory";
 pub const GLOBAL_CONFIG_CLASS: &str = "org.zstack.core.config.GlobalConfigInventory";
 pub const MANAGEMENT_NODE_CLASS: &str = "org.zstack.header.managementnode.ManagementNodeInventory";
+/// hostplane's additions: host events and webhook subscriptions to them.
+pub const HOST_EVENT_CLASS: &str = "org.zstack.hostplane.HostEventInventory";
+pub const HOST_EVENT_SUBSCRIPTION_CLASS: &str =
+    "org.zstack.hostplane.HostEventSubscriptionInventory";
 /// Class of the hardware-status enum fields (they get their own `schema` entries).
 pub const HW_STATUS_CLASS: &str = "org.zstack.header.host.HwMonitorStatus";
 
@@ -222,8 +226,114 @@ pub static MANAGEMENT_NODE: Resource = Resource {
     inventory_class: MANAGEMENT_NODE_CLASS,
 };
 
+pub const SYSTEM_TAG_CLASS: &str = "org.zstack.header.tag.SystemTagInventory";
+pub const USER_TAG_CLASS: &str = "org.zstack.header.tag.UserTagInventory";
+
+/// System tags (QuerySystemTag): the inherent facts hostplane writes (`sshHostKey::...`,
+/// `os::distribution::...`) and the ones given at create.
+pub static SYSTEM_TAG: Resource = Resource {
+    name: "SystemTag",
+    table: "system_tag",
+    key: "uuid",
+    fields: &[
+        f("uuid", "uuid", Text),
+        f("resourceUuid", "resource_uuid", Text),
+        f("resourceType", "resource_type", Text),
+        f("inherent", "inherent", Bool),
+        f("tag", "tag", Text),
+        f("createDate", "create_date", Date),
+        f("lastOpDate", "last_op_date", Date),
+    ],
+    expansions: &[],
+    type_field: None,
+    tag_resource_type: None,
+    inventory_class: SYSTEM_TAG_CLASS,
+};
+
+/// User tags (QueryUserTag).
+pub static USER_TAG: Resource = Resource {
+    name: "UserTag",
+    table: "user_tag",
+    key: "uuid",
+    fields: &[
+        f("uuid", "uuid", Text),
+        f("resourceUuid", "resource_uuid", Text),
+        f("resourceType", "resource_type", Text),
+        f("tag", "tag", Text),
+        f("createDate", "create_date", Date),
+        f("lastOpDate", "last_op_date", Date),
+    ],
+    expansions: &[],
+    type_field: None,
+    tag_resource_type: None,
+    inventory_class: USER_TAG_CLASS,
+};
+
+/// hostplane's addition: what happened to hosts (`domain::host::events`). The id orders
+/// events; `host.*` reaches the host while it exists.
+pub static HOST_EVENT: Resource = Resource {
+    name: "HostEvent",
+    table: "host_event",
+    key: "id",
+    fields: &[
+        f("id", "id", Int),
+        f("hostUuid", "host_uuid", Text),
+        f("hostName", "host_name", Text),
+        f("managementIp", "management_ip", Text),
+        f("type", "type", Text),
+        f("from", "from_value", Text),
+        f("to", "to_value", Text),
+        f("cause", "cause", Text),
+        f("reason", "reason", Text),
+        f("jobUuid", "job_uuid", Text),
+        f("managementNodeUuid", "management_node_uuid", Text),
+        f("createDate", "create_date", Date),
+    ],
+    expansions: &[Expansion {
+        name: "host",
+        local_column: "host_uuid",
+        target: "Host",
+        target_column: "uuid",
+    }],
+    type_field: None,
+    tag_resource_type: None,
+    inventory_class: HOST_EVENT_CLASS,
+};
+
+/// hostplane's addition: webhook subscriptions to host events (`domain::host::event_hooks`).
+/// The secret is not a field: it is never selected.
+pub static HOST_EVENT_SUBSCRIPTION: Resource = Resource {
+    name: "HostEventSubscription",
+    table: "host_event_subscription",
+    key: "uuid",
+    fields: &[
+        f("uuid", "uuid", Text),
+        f("name", "name", Text),
+        f("description", "description", Text),
+        f("url", "url", Text),
+        f("hostUuid", "host_uuid", Text),
+        f("eventTypes", "event_types", Text),
+        f("createDate", "create_date", Date),
+        f("lastOpDate", "last_op_date", Date),
+    ],
+    expansions: &[],
+    type_field: None,
+    tag_resource_type: None,
+    inventory_class: HOST_EVENT_SUBSCRIPTION_CLASS,
+};
+
 pub static CATALOGUE: Catalogue = Catalogue {
-    resources: &[&ZONE, &CLUSTER, &HOST, &GLOBAL_CONFIG, &MANAGEMENT_NODE],
+    resources: &[
+        &ZONE,
+        &CLUSTER,
+        &HOST,
+        &GLOBAL_CONFIG,
+        &MANAGEMENT_NODE,
+        &SYSTEM_TAG,
+        &USER_TAG,
+        &HOST_EVENT,
+        &HOST_EVENT_SUBSCRIPTION,
+    ],
 };
 
 pub fn resource(name: &str) -> Option<&'static Resource> {

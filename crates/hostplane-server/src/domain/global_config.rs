@@ -36,6 +36,8 @@ pub enum Check {
     List,
     /// Any text that is an absolute path or starts with `~/`.
     Path,
+    /// A list of networks, each allowed or (`!`) refused ([`crate::netrules`]); may be empty.
+    Networks,
 }
 
 /// Whether hostplane acts on a key, or only keeps it so ZStack's clients can read and set it.
@@ -111,6 +113,11 @@ impl ConfigValue for Bytes {
         parse_size(text).map(Bytes)
     }
 }
+impl ConfigValue for crate::netrules::NetRules {
+    fn parse(text: &str) -> Option<Self> {
+        crate::netrules::NetRules::parse(text).ok()
+    }
+}
 
 const MAX: i64 = i64::MAX;
 
@@ -168,6 +175,8 @@ config_keys! {
     HOST_MAINTENANCE_POLICY: String = ("host", "host.maintenance.policy", "StopVmOnMigrationFailure", Check::OneOf(&["StopVmOnMigrationFailure", "JustMigrate"]), Compat, "what maintenance does when a VM cannot migrate");
     HOST_ADD_BATCH_LIMIT: i64 = ("host", "add.batchLimit", "500", Check::Long(1, 100000), Compat, "hosts one batch add may name");
     HOST_ADD_PARALLELISM: i64 = ("host", "add.parallelismDegree", "30", Check::Long(1, 100000), Live, "hostplane: AddKVMHost calls connecting at once (ZStack fixes 30)");
+    HOST_EVENT_RETENTION: Duration = ("host", "event.retentionPeriod", "2592000", Check::Long(1, MAX), Live, "hostplane: seconds a host event (QueryHostEvent) is kept");
+    HOST_EVENT_MAX_COUNT: i64 = ("host", "event.maxCount", "1000000", Check::Long(1, MAX), Live, "hostplane: at most this many host events are kept, the newest");
     KVM_RESERVED_MEMORY: Bytes = ("kvm", "reservedMemory", "1G", Check::Size, Live, "memory a host must have above this to be added");
     KVM_RESERVED_CPU: i64 = ("kvm", "reservedCpu", "512", Check::Long(0, MAX), Compat, "CPU reserve (allocation only)");
     KVM_MIGRATION_QUANTITY: i64 = ("kvm", "vm.migrationQuantity", "2", Check::Long(1, 1000), Compat, "parallel migrations during maintenance");
@@ -181,9 +190,16 @@ config_keys! {
     KVM_SSH_AUTH_TIMEOUT: Duration = ("kvm", "ssh.authTimeout", "30", Check::Long(1, 3600), Live, "hostplane: seconds the SSH handshake and login may take");
     KVM_TAKEOVER_FLAG_PATH: String = ("kvm", "takeOverFlagPath", "/var/run/zstack/takeOver", Check::Path, Live, "hostplane: where the takeover flag lives on a host (ZStack's path by default, so hosts of a ZStack are recognised)");
     IDENTITY_SESSION_TIMEOUT: Duration = ("identity", "session.timeout", "7200", Check::Long(1, MAX), Live, "seconds a session lives");
-    IDENTITY_SESSION_MAX_CONCURRENT: i64 = ("identity", "session.maxConcurrent", "500", Check::Long(1, MAX), Compat, "sessions an account may hold");
+    IDENTITY_SESSION_MAX_CONCURRENT: i64 = ("identity", "session.maxConcurrent", "500", Check::Long(1, MAX), Live, "sessions an account may hold at once; one more login fails with ID.1006");
+    IDENTITY_LOGIN_MAX_FAILURES: i64 = ("identity", "login.maxFailures", "5", Check::Long(1, MAX), Live, "hostplane: wrong passwords for one account from one address, within login.failureWindow, before that address is locked out of that account");
+    IDENTITY_LOGIN_FAILURE_WINDOW: Duration = ("identity", "login.failureWindow", "300", Check::Long(1, 86400), Live, "hostplane: seconds over which wrong passwords are counted");
+    IDENTITY_LOGIN_LOCK_SECONDS: Duration = ("identity", "login.lockSeconds", "300", Check::Long(1, 86400), Live, "hostplane: seconds an address stays locked out of an account (answered ID.1000 without checking the password)");
     REST_COMPLETED_API_EXPIRED_PERIOD: Duration = ("rest", "completedApi.expiredPeriod", "10800", Check::Long(1, MAX), Live, "seconds the result of a finished job is kept");
     REST_EXPIRED_API_SCAN_INTERVAL: Duration = ("rest", "expiredApi.scanInterval", "3600", Check::Long(1, MAX), Live, "seconds between sweeps of expired job results");
+    REST_MAX_BODY_SIZE: Bytes = ("rest", "request.maxBodySize", "1M", Check::Size, Live, "hostplane: the largest request body; a larger one is answered 413 without being read");
+    REST_READ_TIMEOUT: Duration = ("rest", "request.readTimeout", "30", Check::Long(1, 3600), Live, "hostplane: seconds a client may take to send a request's headers, and again its body (and to start its next request on a kept-alive connection); a slower one is cut off");
+    REST_MAX_CONNECTIONS: i64 = ("rest", "maxConnections", "1024", Check::Long(1, 1000000), Live, "hostplane: open client connections at most; more wait in the listen queue until one closes");
+    REST_WEBHOOK_ALLOWED_NETWORKS: crate::netrules::NetRules = ("rest", "webhook.allowedNetworks", "", Check::Networks, Live, "hostplane: where X-Web-Hook and host event subscriptions may point: comma-separated CIDRs, each allowed or (with a leading !) refused, first match wins; otherwise loopback, link-local, unspecified and multicast addresses are refused and all others allowed");
 }
 
 /// What the config listing (QueryGlobalConfig, UpdateGlobalConfig's inventory) appends to
@@ -213,7 +229,10 @@ pub fn check_value(d: &Def, value: &str) -> std::result::Result<String, String> 
         Check::Long(lo, hi) => match v.parse::<i64>() {
             Ok(n) if n >= lo && n <= hi => Ok(n.to_string()),
             Ok(n) => Err(format!("{n} is out of range [{lo}, {hi}]")),
-            Err(_) => Err(format!("{value} is not an integer (java.lang.Long)")),
+            Err(_) => Err(format!(
+                "{value} is not a whole number; expected {}",
+                whole_number(lo, hi)
+            )),
         },
         Check::Bool => super::validate::parse_bool(v)
             .map(|b| b.to_string())
@@ -235,6 +254,7 @@ pub fn check_value(d: &Def, value: &str) -> std::result::Result<String, String> 
                 Err(format!("{value} is not a comma-separated list"))
             }
         }
+        Check::Networks => crate::netrules::NetRules::parse(v).map(|_| v.to_string()),
         Check::Path => {
             if (v.starts_with('/') || v.starts_with("~/"))
                 && !v.contains(['\'', '"', '`', '$', '\n', ';', '&', '|'])
@@ -244,6 +264,15 @@ pub fn check_value(d: &Def, value: &str) -> std::result::Result<String, String> 
                 Err(format!("{value} is not an absolute path (or one starting with ~/) without shell metacharacters"))
             }
         }
+    }
+}
+
+/// What a `Check::Long` accepts, in plain words.
+fn whole_number(lo: i64, hi: i64) -> String {
+    if hi == MAX {
+        format!("a whole number of at least {lo}")
+    } else {
+        format!("a whole number from {lo} to {hi}")
     }
 }
 
@@ -409,6 +438,10 @@ mod tests {
         let p = find("kvm", "takeOverFlagPath").unwrap();
         assert!(check_value(p, "~/.hostplane/takeOver").is_ok());
         assert!(check_value(p, "/tmp/x; rm -rf /").is_err());
+        let n = find("rest", "webhook.allowedNetworks").unwrap();
+        assert_eq!(check_value(n, "").unwrap(), "");
+        assert!(check_value(n, "127.0.0.0/8,!10.0.0.0/8").is_ok());
+        assert!(check_value(n, "localhost").is_err());
     }
 
     /// Every default passes its own rule and reads as its key's type, and every key is
@@ -450,6 +483,6 @@ mod tests {
             );
         }
         let compat = DEFS.iter().filter(|d| d.effect == Effect::Compat).count();
-        assert_eq!(compat, 11, "the issue's eleven unread keys");
+        assert_eq!(compat, 10, "the keys nothing reads (issue 12 found eleven; identity.session.maxConcurrent is enforced since)");
     }
 }

@@ -18,6 +18,10 @@
 //! [`Jobs`] its [`App`] owns: operations call [`step`], pollers read [`current_step`]. It is
 //! progress for people, not state: it is not stored and a restart forgets it. The entry goes
 //! when the work ends (not when the job times out while its work goes on).
+//!
+//! The same steps are also kept per host while a connect of that host runs ([`host_task`]:
+//! AddKVMHost, the rows of AddKVMHostFromConfigFile, ReconnectHost, automatic reconnects), so
+//! GetHostTask can say which host is at which step, and for which API call.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -25,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use tracing::Instrument;
 
 use super::cancel::Cancel;
 use super::global_config::keys;
@@ -33,17 +38,53 @@ use crate::error::{Code, Error, Result};
 use crate::store::jobs::{JobRow, FAILED, SUCCEEDED};
 use crate::time::now_ms;
 
-/// The steps of the jobs whose work is running, by job uuid, and the running jobs themselves.
-/// Owned by [`App`].
-#[derive(Default, Clone)]
+/// The steps of the jobs whose work is running, by job uuid; the host tasks running, by host
+/// uuid; the answers to async calls refused before any work; the bound on result deliveries;
+/// and the running jobs themselves, for a graceful stop. Owned by [`App`].
+#[derive(Clone)]
 pub struct Jobs {
     steps: Arc<Mutex<HashMap<String, String>>>,
+    hosts: Arc<Mutex<HashMap<String, HostTask>>>,
+    pub refused: Arc<super::refused::Refused>,
+    /// Results being delivered to callers' URLs (webhooks) at once, at most.
+    pub deliveries: Arc<tokio::sync::Semaphore>,
     /// Jobs not yet recorded as finished.
     running: Arc<tokio::sync::watch::Sender<usize>>,
     /// Set when the stop begins: no new job starts.
     closing: Arc<std::sync::atomic::AtomicBool>,
     /// Set when the grace period is over: running jobs end as failed.
     stop: Cancel,
+}
+
+/// Result deliveries (webhooks) running at once, at most; more wait their turn.
+pub const MAX_DELIVERIES: usize = 32;
+
+impl Default for Jobs {
+    fn default() -> Self {
+        Jobs {
+            steps: Default::default(),
+            hosts: Default::default(),
+            refused: Default::default(),
+            deliveries: Arc::new(tokio::sync::Semaphore::new(MAX_DELIVERIES)),
+            running: Default::default(),
+            closing: Default::default(),
+            stop: Default::default(),
+        }
+    }
+}
+
+/// A task running on one host (a connect), as GetHostTask reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostTask {
+    /// `add-host` or `reconnect-host`.
+    pub name: String,
+    /// The step it is at (`ssh-login`, `collect-facts` ...).
+    pub step: String,
+    /// Epoch ms it started.
+    pub started_ms: i64,
+    /// The job it runs for, and that job's API (none for an automatic reconnect).
+    pub job: Option<String>,
+    pub api: Option<String>,
 }
 
 impl Jobs {
@@ -71,18 +112,44 @@ fn stopped_error(why: &str) -> Error {
     )
 }
 
-/// The job a piece of work belongs to, for [`step`].
+/// The job a piece of work belongs to, for [`step`] and [`current`].
 #[derive(Clone)]
 struct Current {
     job: String,
+    api: String,
     steps: Arc<Mutex<HashMap<String, String>>>,
+}
+
+/// A running job, as the work inside it sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRef {
+    pub uuid: String,
+    /// The API the job runs, e.g. `ReconnectHost`.
+    pub api: String,
+}
+
+/// The job the current work runs in (None outside a job: the tracker, start-up, ...).
+pub fn current() -> Option<JobRef> {
+    JOB.try_with(|c| JobRef {
+        uuid: c.job.clone(),
+        api: c.api.clone(),
+    })
+    .ok()
+}
+
+/// The host a connect is for, for [`step`].
+#[derive(Clone)]
+struct CurrentHost {
+    uuid: String,
+    hosts: Arc<Mutex<HashMap<String, HostTask>>>,
 }
 
 tokio::task_local! {
     static JOB: Current;
+    static HOST: CurrentHost;
 }
 
-/// Record the step the current job is at (no-op outside a job).
+/// Record the step the current job (and the current host task) is at (no-op outside them).
 pub fn step(name: &str) {
     let _ = JOB.try_with(|c| {
         c.steps
@@ -90,6 +157,78 @@ pub fn step(name: &str) {
             .expect("job steps")
             .insert(c.job.clone(), name.to_string());
     });
+    let _ = HOST.try_with(|h| {
+        if let Some(t) = h.hosts.lock().expect("host tasks").get_mut(&h.uuid) {
+            t.step = name.to_string();
+        }
+    });
+}
+
+/// Removes a host task when its work ends, however it ends.
+struct HostTaskGuard {
+    uuid: String,
+    hosts: Arc<Mutex<HashMap<String, HostTask>>>,
+}
+
+impl Drop for HostTaskGuard {
+    fn drop(&mut self) {
+        self.hosts.lock().expect("host tasks").remove(&self.uuid);
+    }
+}
+
+/// Run `work` as the host task `name` of host `uuid`: listed by [`host_tasks`] while it runs,
+/// with the steps [`step`] records inside it.
+pub async fn host_task<F: Future>(app: &App, uuid: &str, name: &str, work: F) -> F::Output {
+    let (job, api) = JOB
+        .try_with(|c| (Some(c.job.clone()), Some(c.api.clone())))
+        .unwrap_or((None, None));
+    let hosts = app.jobs.hosts.clone();
+    hosts.lock().expect("host tasks").insert(
+        uuid.to_string(),
+        HostTask {
+            name: name.to_string(),
+            step: "start".into(),
+            started_ms: now_ms(),
+            job,
+            api,
+        },
+    );
+    let _guard = HostTaskGuard {
+        uuid: uuid.to_string(),
+        hosts: hosts.clone(),
+    };
+    let current = CurrentHost {
+        uuid: uuid.to_string(),
+        hosts,
+    };
+    HOST.scope(current, work).await
+}
+
+/// Spawn `work` as a part of the current job (if any): the host tasks it runs name the job and
+/// its API, but its steps do not overwrite the job's own step (a bulk job reports its own
+/// progress with [`step`]).
+pub fn spawn_part<F>(work: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match JOB.try_with(|c| Current {
+        job: c.job.clone(),
+        api: c.api.clone(),
+        steps: Arc::default(),
+    }) {
+        Ok(c) => tokio::spawn(JOB.scope(c, work)),
+        Err(_) => tokio::spawn(work),
+    }
+}
+
+/// The host task running on each of `uuids` (absent: none).
+pub fn host_tasks(app: &App, uuids: &[String]) -> HashMap<String, HostTask> {
+    let m = app.jobs.hosts.lock().expect("host tasks");
+    uuids
+        .iter()
+        .filter_map(|u| m.get(u).map(|t| (u.clone(), t.clone())))
+        .collect()
 }
 
 /// The step a running job reported last.
@@ -143,43 +282,64 @@ where
     let api = api.to_string();
     let current = Current {
         job: job.clone(),
+        api: api.clone(),
         steps: app.jobs.steps.clone(),
     };
+    // Every log line of the work carries the job (and, in JSON logs, its API).
+    let span = tracing::info_span!("job", job = %job, api = %api);
+    let started = std::time::Instant::now();
+    let outer = span.clone();
     app.jobs.running.send_modify(|n| *n += 1);
-    tokio::spawn(async move {
-        let steps = current.steps.clone();
-        let mut work = tokio::spawn(JOB.scope(current, async move {
-            let r = work.await;
-            // Whether it ended in time or after the job timed out: its step goes with it.
-            steps.lock().expect("job steps").remove(&job_id);
-            r
-        }));
-        let result = tokio::select! {
-            r = tokio::time::timeout(timeout, &mut work) => match r {
-                Ok(Ok(r)) => r,
-                Ok(Err(panic)) => Err(Error::internal(format!("the operation crashed: {panic}"))),
-                Err(_) => Err(Error::new(
-                    Code::Timeout,
-                    format!(
-                        "{api} did not finish within {} ms; it goes on in the background",
-                        timeout.as_millis()
-                    ),
-                )),
-            },
-            why = app.jobs.stop.cancelled() => {
-                work.abort();
-                Err(stopped_error(&why))
+    tokio::spawn(
+        async move {
+            let steps = current.steps.clone();
+            let mut work = tokio::spawn(
+                JOB.scope(current, async move {
+                    let r = work.await;
+                    // Whether it ended in time or after the job timed out: its step goes with it.
+                    steps.lock().expect("job steps").remove(&job_id);
+                    r
+                })
+                .instrument(span),
+            );
+            let mut timed_out = false;
+            let result = tokio::select! {
+                r = tokio::time::timeout(timeout, &mut work) => match r {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(panic)) => Err(Error::internal_logged("the operation", panic)),
+                    Err(_) => Err({
+                        timed_out = true;
+                        Error::new(
+                            Code::Timeout,
+                            format!(
+                                "{api} did not finish within {} ms; it goes on in the background",
+                                timeout.as_millis()
+                            ),
+                        )
+                    }),
+                },
+                why = app.jobs.stop.cancelled() => {
+                    work.abort();
+                    Err(stopped_error(&why))
+                }
+            };
+            if let Err(e) = &result {
+                tracing::info!(job = %job, api = %api, error = %e, "job failed");
             }
-        };
-        if let Err(e) = &result {
-            tracing::info!(job = %job, api = %api, error = %e, "job failed");
+            let outcome = match (&result, timed_out) {
+                (Ok(_), _) => "succeeded",
+                (Err(_), true) => "timeout",
+                (Err(_), false) => "failed",
+            };
+            app.metrics.job(&api, outcome, started.elapsed());
+            finish(&app, &job, &result).await;
+            app.jobs.running.send_modify(|n| *n -= 1);
+            if let Some(f) = on_finish {
+                f(job, result);
+            }
         }
-        finish(&app, &job, &result).await;
-        app.jobs.running.send_modify(|n| *n -= 1);
-        if let Some(f) = on_finish {
-            f(job, result);
-        }
-    });
+        .instrument(outer),
+    );
     Ok(uuid)
 }
 
@@ -220,10 +380,21 @@ pub enum JobView {
     Done(JobResult),
 }
 
-/// Look a job up; `None` when it never existed or was swept.
+/// Look a job up; `None` when it never existed or was swept. A call refused before any work
+/// ([`super::refused`]) is found after the job table, as a job that failed.
 pub async fn view(app: &App, uuid: &str) -> Result<Option<(JobRow, JobView)>> {
     let Some(row) = app.store.job_get(uuid).await? else {
-        return Ok(None);
+        return Ok(app.jobs.refused.get(uuid).map(|r| {
+            let row = JobRow {
+                uuid: uuid.to_string(),
+                api: r.api.to_string(),
+                state: FAILED.to_string(),
+                result: None,
+                create_date: r.created_ms,
+                finished_date: Some(r.created_ms),
+            };
+            (row, JobView::Done(Err(r.error)))
+        }));
     };
     let view = match row.result.as_deref().map(serde_json::from_str::<Value>) {
         None => JobView::Running,

@@ -7,7 +7,8 @@
 //! - [`zone`], [`cluster`]: the containers hosts live in.
 //! - [`host`]: KVM hosts — add, connect, facts, state machines, delete, ping tracking.
 //! - [`catalogue`]: what each resource exposes to the query language; [`query`] runs queries.
-//! - [`jobs`]: asynchronous calls as durable jobs.
+//! - [`jobs`]: asynchronous calls as durable jobs; [`refused`]: the answers to async calls
+//!   refused before any work (no valid session), kept in memory only.
 //! - [`management_node`]: this server as a ZStack management node.
 //! - [`cancel`]: a reason to stop waiting (connects cut short, jobs at a graceful stop).
 //!
@@ -26,6 +27,7 @@ pub mod identity;
 pub mod jobs;
 pub mod management_node;
 pub mod query;
+pub mod refused;
 pub mod validate;
 pub mod zone;
 
@@ -51,14 +53,22 @@ pub struct App {
     pub hosts: host::Hosts,
     /// Sessions recently found valid.
     pub sessions: identity::SessionCache,
+    /// Login bounds: argon2 verifier threads, wrong-password counts and lockouts.
+    pub logins: identity::Logins,
     /// The steps of running jobs.
     pub jobs: jobs::Jobs,
+    /// What `GET /metrics` shows.
+    pub metrics: crate::metrics::Metrics,
+    /// Host events on their way to webhook subscriptions.
+    pub event_hooks: host::event_hooks::EventHooks,
 }
 
-/// Who is calling: the session id the caller presented, if any.
+/// Who is calling: the session id the caller presented, if any, and the address the call
+/// came from (the TCP peer; None when not over TCP).
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
     pub session: Option<String>,
+    pub source: Option<std::net::IpAddr>,
 }
 
 /// One call of an API: its parameters, and for query APIs the parsed query.
@@ -99,6 +109,12 @@ pub enum Output {
     Architecture(String),
     /// GetHypervisorTypes
     HypervisorTypes(Vec<String>),
+    /// A reply's own fields as they are (CheckKVMHost, the from-file APIs, GetHostTask).
+    /// `success`: REST copies the inherited `success` too (`@RestResponse(fieldsTo = {"all"})`).
+    Fields {
+        fields: Map<String, Value>,
+        success: bool,
+    },
 }
 
 /// Run one API call: session check, validation, then the API's operation.
@@ -108,9 +124,11 @@ pub async fn call(
     caller: &Caller,
     mut call: Call,
 ) -> Result<Output> {
-    if spec.needs_session {
-        identity::check_session(app, caller.session.as_deref()).await?;
-    }
+    let session = if spec.needs_session {
+        Some(identity::check_session(app, caller.session.as_deref()).await?)
+    } else {
+        None
+    };
     match spec.op {
         Op::Query => {
             let resource = spec.query.expect("a query API names its resource");
@@ -120,7 +138,7 @@ pub async fn call(
             validate::validate(&app.store, spec, &mut call.params).await?;
             // What the table does not name is not the operation's business.
             call.params.0.retain(|k, _| spec.param(k).is_some());
-            run(app.clone(), call.params).await
+            identity::with_source(caller.source, run(app.clone(), session, call.params)).await
         }
     }
 }

@@ -206,6 +206,10 @@ fn reply_fields(out: &Output, face: Face) -> Map<String, Value> {
         Output::HypervisorTypes(t) => {
             m.insert("hypervisorTypes".into(), json!(t));
         }
+        Output::Fields { fields, success } => {
+            m.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+            rest_success = *success;
+        }
     }
     if face == Face::Rpc || rest_success {
         m.insert("success".into(), true.into());

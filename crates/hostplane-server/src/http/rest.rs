@@ -6,6 +6,11 @@
 //! parameter types), and then either answers a synchronous API in-line (200 or 503) or submits
 //! an asynchronous one as a job (202 + location). Everything past decoding is
 //! [`crate::domain::call`].
+//!
+//! An asynchronous API that needs a session has it checked before anything else happens: no
+//! job row, no task, no webhook for a caller without a valid session. ZStack's answer (202,
+//! then ID.1001 on the poll) comes from [`crate::domain::refused`], in memory. An `X-Web-Hook`
+//! is checked ([`webhook::target`]) before the job exists; a refused one fails the call.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,11 +23,14 @@ use serde_json::{json, Map, Value};
 
 use super::decode::{self, BadRequest};
 use super::encode::{error_response, json_response, sized_json_response, text, RestBody};
+use super::limits::Peer;
 use super::routes::{action_name, literal_segments, match_path, ROUTES};
 use super::webhook;
 use crate::domain::api::{self, ApiSpec, Kind};
-use crate::domain::jobs::{self, SubmitError};
-use crate::domain::{App, Call, Caller};
+use crate::domain::jobs::{self, OnFinish, SubmitError};
+use crate::domain::{identity, App, Call, Caller};
+use crate::error::Code;
+use crate::time::now_ms;
 
 /// Whether the request asked for the `schema` map.
 pub fn wants_schema(headers: &HeaderMap) -> bool {
@@ -41,6 +49,7 @@ fn strip_prefix(path: &str) -> Option<(&'static str, &str)> {
 /// The handler behind every REST path.
 pub async fn dispatch(
     State(app): State<Arc<App>>,
+    peer: Peer,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -181,6 +190,7 @@ pub async fn dispatch(
             Some(v) => match v.strip_prefix("OAuth") {
                 Some(s) => Caller {
                     session: Some(s.trim().to_string()),
+                    source: peer.ip(),
                 },
                 None => {
                     return text(
@@ -191,7 +201,10 @@ pub async fn dispatch(
             },
         }
     } else {
-        Caller::default()
+        Caller {
+            session: None,
+            source: peer.ip(),
+        }
     };
     let job_uuid = match headers.get("x-job-uuid") {
         Some(v) => {
@@ -218,32 +231,70 @@ pub async fn dispatch(
             }
             Err(e) => error_response(&e),
         },
-        Kind::Async => submit(&app, spec, caller, call, job_uuid, &headers, prefix).await,
+        Kind::Async => {
+            let timeout_ms = headers
+                .get("x-api-timeout")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|s| s.saturating_mul(1000))
+                .unwrap_or(spec.timeout_ms);
+            // The session first: a caller without one costs no row, no task, no webhook.
+            if spec.needs_session {
+                if let Err(e) = identity::check_session(&app, caller.session.as_deref()).await {
+                    if e.code != Code::InvalidSession {
+                        return error_response(&e);
+                    }
+                    let job = job_uuid.unwrap_or_else(crate::domain::new_uuid);
+                    app.jobs.refused.add(&job, spec.name, now_ms(), &e);
+                    return accepted(&headers, prefix, &job, timeout_ms);
+                }
+            }
+            let hook = match headers
+                .get("x-web-hook")
+                .map(|v| v.to_str().unwrap_or_default().trim())
+                .filter(|u| !u.is_empty())
+            {
+                Some(url) => match webhook::target(&app, url).await {
+                    Ok(t) => Some(webhook::callback(&app, t, wants_schema(&headers))),
+                    Err(e) => return error_response(&e),
+                },
+                None => None,
+            };
+            submit(
+                &app, spec, caller, call, job_uuid, timeout_ms, hook, &headers, prefix,
+            )
+            .await
+        }
     }
 }
 
+/// ZStack's answer to an accepted async call: 202 and where to poll.
+fn accepted(headers: &HeaderMap, prefix: &str, job: &str, timeout_ms: u64) -> Response {
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    let location = format!("http://{host}{prefix}/v1/api-jobs/{job}");
+    json_response(
+        StatusCode::ACCEPTED,
+        &json!({ "location": location, "apiTimeout": timeout_ms }),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn submit(
     app: &Arc<App>,
     spec: &'static ApiSpec,
     caller: Caller,
     call: Call,
     job_uuid: Option<String>,
+    timeout_ms: u64,
+    hook: Option<OnFinish>,
     headers: &HeaderMap,
     prefix: &str,
 ) -> Response {
-    let timeout_ms = headers
-        .get("x-api-timeout")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|s| s.saturating_mul(1000))
-        .unwrap_or(spec.timeout_ms);
     let work_app = app.clone();
     let work = async move { crate::domain::call(&work_app, spec, &caller, call).await };
-    let hook = headers
-        .get("x-web-hook")
-        .and_then(|v| v.to_str().ok())
-        .filter(|u| !u.trim().is_empty())
-        .map(|u| webhook::callback(u.trim().to_string(), wants_schema(headers)));
     match jobs::submit(
         app,
         job_uuid,
@@ -254,17 +305,7 @@ async fn submit(
     )
     .await
     {
-        Ok(job) => {
-            let host = headers
-                .get("host")
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("127.0.0.1:8080");
-            let location = format!("http://{host}{prefix}/v1/api-jobs/{job}");
-            json_response(
-                StatusCode::ACCEPTED,
-                &json!({ "location": location, "apiTimeout": timeout_ms }),
-            )
-        }
+        Ok(job) => accepted(headers, prefix, &job, timeout_ms),
         Err(SubmitError::Duplicate(u)) => {
             text(StatusCode::BAD_REQUEST, format!("Duplicate job uuid[{u}]"))
         }

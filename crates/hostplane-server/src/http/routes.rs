@@ -26,6 +26,7 @@ pub static ROUTES: &[Route] = &[
         "/accounts/sessions/{sessionUuid}/valid",
         "ValidateSession",
     ),
+    r(Method::PUT, "/accounts/{uuid}", "UpdateAccount"),
     r(Method::PUT, "/management-nodes/actions", "GetVersion"),
     r(Method::PUT, "/management-nodes/actions", "GetCurrentTime"),
     r(
@@ -57,6 +58,18 @@ pub static ROUTES: &[Route] = &[
     ),
     r(Method::DELETE, "/clusters/{uuid}", "DeleteCluster"),
     r(Method::POST, "/hosts/kvm", "AddKVMHost"),
+    r(Method::POST, "/hosts/kvm/check", "CheckKVMHost"),
+    r(
+        Method::POST,
+        "/hosts/kvm/from-file",
+        "AddKVMHostFromConfigFile",
+    ),
+    r(
+        Method::POST,
+        "/hosts/kvm/from-file/check",
+        "CheckKVMHostConfigFile",
+    ),
+    r(Method::GET, "/hosts/task-details", "GetHostTask"),
     r(Method::GET, "/hosts/hypervisor-types", "GetHypervisorTypes"),
     r(Method::GET, "/hosts", "QueryHost"),
     r(Method::GET, "/hosts/{uuid}", "QueryHost"),
@@ -65,6 +78,32 @@ pub static ROUTES: &[Route] = &[
     r(Method::PUT, "/hosts/{uuid}/actions", "ChangeHostState"),
     r(Method::PUT, "/hosts/{uuid}/actions", "UpdateHost"),
     r(Method::PUT, "/hosts/kvm/{uuid}/actions", "UpdateKVMHost"),
+    r(Method::GET, "/system-tags", "QuerySystemTag"),
+    r(Method::GET, "/system-tags/{uuid}", "QuerySystemTag"),
+    r(Method::GET, "/user-tags", "QueryUserTag"),
+    r(Method::GET, "/user-tags/{uuid}", "QueryUserTag"),
+    // hostplane's additions
+    r(Method::GET, "/host-events", "QueryHostEvent"),
+    r(
+        Method::POST,
+        "/host-event-subscriptions",
+        "CreateHostEventSubscription",
+    ),
+    r(
+        Method::GET,
+        "/host-event-subscriptions",
+        "QueryHostEventSubscription",
+    ),
+    r(
+        Method::GET,
+        "/host-event-subscriptions/{uuid}",
+        "QueryHostEventSubscription",
+    ),
+    r(
+        Method::DELETE,
+        "/host-event-subscriptions/{uuid}",
+        "DeleteHostEventSubscription",
+    ),
     r(Method::GET, "/global-configurations", "QueryGlobalConfig"),
     r(
         Method::PUT,

@@ -5,6 +5,10 @@
 //! It finds the API by its message class and calls the same [`crate::domain::call`] and
 //! [`crate::domain::jobs`] as REST; only the envelope differs. Query messages carry their
 //! conditions as `{name, op, value}` objects with the RPC operator names.
+//!
+//! As on REST, an asynchronous message that needs a session has it checked before a job
+//! exists; a refused one answers `Processing` and its result poll the ID.1001 error, from
+//! [`crate::domain::refused`] (no row, no task).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +21,11 @@ use hostplane_query::{Condition, Op, Query};
 use serde_json::{json, Map, Value};
 
 use super::encode::{json_response, rpc_result, text};
+use super::limits::Peer;
 use crate::domain::api::{self, ApiSpec, Kind, Params};
 use crate::domain::jobs::{self, JobView, SubmitError};
-use crate::domain::{App, Call, Caller};
-use crate::error::Error;
+use crate::domain::{identity, App, Call, Caller};
+use crate::error::{Code, Error};
 use crate::time::{format_date, now_ms};
 
 fn wrapper(
@@ -126,7 +131,7 @@ fn rpc_query(msg: &Map<String, Value>) -> Result<Query, Error> {
 }
 
 /// `POST /zstack/api`
-pub async fn call(State(app): State<Arc<App>>, body: Bytes) -> Response {
+pub async fn call(State(app): State<Arc<App>>, peer: Peer, body: Bytes) -> Response {
     let Ok(Value::Object(outer)) = serde_json::from_slice::<Value>(&body) else {
         return text(
             StatusCode::BAD_REQUEST,
@@ -148,7 +153,10 @@ pub async fn call(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let session = msg
         .remove("session")
         .and_then(|s| s.get("uuid").and_then(Value::as_str).map(str::to_string));
-    let caller = Caller { session };
+    let caller = Caller {
+        session,
+        source: peer.ip(),
+    };
     let created = now_ms();
     let mut c = Call::default();
     if spec.query.is_some() {
@@ -197,6 +205,26 @@ async fn submit(
     c: Call,
     created: i64,
 ) -> Response {
+    // The session first: a caller without one costs no row and no task.
+    if spec.needs_session {
+        if let Err(e) = identity::check_session(app, caller.session.as_deref()).await {
+            let uuid = crate::domain::new_uuid();
+            if e.code != Code::InvalidSession {
+                return json_response(
+                    StatusCode::OK,
+                    &wrapper(
+                        &uuid,
+                        true,
+                        created,
+                        Some(now_ms()),
+                        Some(rpc_result(spec.reply_class, &Err(e))),
+                    ),
+                );
+            }
+            app.jobs.refused.add(&uuid, spec.name, created, &e);
+            return json_response(StatusCode::OK, &wrapper(&uuid, false, created, None, None));
+        }
+    }
     let work_app = app.clone();
     let work = async move { crate::domain::call(&work_app, spec, &caller, c).await };
     match jobs::submit(

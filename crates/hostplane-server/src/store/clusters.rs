@@ -1,10 +1,8 @@
 //! Clusters.
 
-use sqlx::Row;
-
 use super::Store;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClusterRow {
     pub uuid: String,
     pub zone_uuid: String,
@@ -12,6 +10,7 @@ pub struct ClusterRow {
     pub description: Option<String>,
     pub state: String,
     pub hypervisor_type: String,
+    #[sqlx(rename = "type")]
     pub cluster_type: String,
     pub architecture: Option<String>,
 }
@@ -37,33 +36,27 @@ impl Store {
     }
 
     pub async fn cluster_get(&self, uuid: &str) -> sqlx::Result<Option<ClusterRow>> {
-        let row = sqlx::query(
+        sqlx::query_as(
             "SELECT uuid, zone_uuid, name, description, state, hypervisor_type, type, architecture FROM cluster WHERE uuid = $1",
         )
         .bind(uuid)
         .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| {
-            Ok(ClusterRow {
-                uuid: r.try_get("uuid")?,
-                zone_uuid: r.try_get("zone_uuid")?,
-                name: r.try_get("name")?,
-                description: r.try_get("description")?,
-                state: r.try_get("state")?,
-                hypervisor_type: r.try_get("hypervisor_type")?,
-                cluster_type: r.try_get("type")?,
-                architecture: r.try_get("architecture")?,
-            })
-        })
-        .transpose()
+        .await
+    }
+
+    /// The uuids of the clusters named `name`.
+    pub async fn cluster_uuids_by_name(&self, name: &str) -> sqlx::Result<Vec<String>> {
+        sqlx::query_scalar("SELECT uuid FROM cluster WHERE name = $1")
+            .bind(name)
+            .fetch_all(self.pool())
+            .await
     }
 
     pub async fn cluster_uuids_in_zone(&self, zone_uuid: &str) -> sqlx::Result<Vec<String>> {
-        let rows = sqlx::query("SELECT uuid FROM cluster WHERE zone_uuid = $1")
+        sqlx::query_scalar("SELECT uuid FROM cluster WHERE zone_uuid = $1")
             .bind(zone_uuid)
             .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(|r| r.try_get("uuid")).collect()
+            .await
     }
 
     pub async fn cluster_update(
@@ -109,14 +102,12 @@ impl Store {
             .bind(uuid)
             .execute(self.pool())
             .await?;
-        let row = sqlx::query("SELECT architecture FROM cluster WHERE uuid = $1")
-            .bind(uuid)
-            .fetch_optional(self.pool())
-            .await?;
-        Ok(match row {
-            Some(r) => r.try_get("architecture")?,
-            None => None,
-        })
+        let arch: Option<Option<String>> =
+            sqlx::query_scalar("SELECT architecture FROM cluster WHERE uuid = $1")
+                .bind(uuid)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(arch.flatten())
     }
 
     /// Delete the cluster row and its tags. Hosts must already be gone (see `zone_delete`).

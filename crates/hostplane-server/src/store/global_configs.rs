@@ -1,14 +1,14 @@
 //! Global configuration values (`category.name` → value text).
 
-use sqlx::Row;
+use super::{Store, TextOrEmpty};
 
-use super::Store;
-
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GlobalConfigRow {
     pub id: i64,
     pub category: String,
     pub name: String,
+    /// NULL in the table reads as "".
+    #[sqlx(try_from = "TextOrEmpty")]
     pub description: String,
     pub default_value: String,
     pub value: String,
@@ -37,23 +37,9 @@ impl Store {
     }
 
     pub async fn global_configs_all(&self) -> sqlx::Result<Vec<GlobalConfigRow>> {
-        let rows = sqlx::query("SELECT id, category, name, description, default_value, value FROM global_config ORDER BY id")
+        sqlx::query_as("SELECT id, category, name, description, default_value, value FROM global_config ORDER BY id")
             .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(GlobalConfigRow {
-                    id: r.try_get("id")?,
-                    category: r.try_get("category")?,
-                    name: r.try_get("name")?,
-                    description: r
-                        .try_get::<Option<String>, _>("description")?
-                        .unwrap_or_default(),
-                    default_value: r.try_get("default_value")?,
-                    value: r.try_get("value")?,
-                })
-            })
-            .collect()
+            .await
     }
 
     pub async fn global_config_set(

@@ -1,12 +1,10 @@
 //! Hosts: one row per KVM host, with its connection facts, capacity, IPMI and hardware
 //! statuses. Credentials arrive here already encrypted by the domain.
 
-use sqlx::Row;
-
 use super::Store;
 
 /// What the domain needs to work on a host.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HostRow {
     pub uuid: String,
     pub zone_uuid: String,
@@ -81,27 +79,6 @@ pub struct ConnectFacts {
 const HOST_COLUMNS: &str = "uuid, zone_uuid, cluster_uuid, name, management_ip, state, status, username, ssh_port, credential, \
      host_key_fingerprint, architecture, os_distribution, os_release, os_version, last_op_date";
 
-fn host_row(r: &sqlx::any::AnyRow) -> sqlx::Result<HostRow> {
-    Ok(HostRow {
-        uuid: r.try_get("uuid")?,
-        zone_uuid: r.try_get("zone_uuid")?,
-        cluster_uuid: r.try_get("cluster_uuid")?,
-        name: r.try_get("name")?,
-        management_ip: r.try_get("management_ip")?,
-        state: r.try_get("state")?,
-        status: r.try_get("status")?,
-        username: r.try_get("username")?,
-        ssh_port: r.try_get("ssh_port")?,
-        credential: r.try_get("credential")?,
-        host_key_fingerprint: r.try_get("host_key_fingerprint")?,
-        architecture: r.try_get("architecture")?,
-        os_distribution: r.try_get("os_distribution")?,
-        os_release: r.try_get("os_release")?,
-        os_version: r.try_get("os_version")?,
-        last_op_date: r.try_get("last_op_date")?,
-    })
-}
-
 impl Store {
     /// Insert a host as Enabled/Connecting, with its tags, in one transaction (a crash leaves
     /// both or neither). A second row for the same management IP (or uuid) is refused by the
@@ -134,19 +111,25 @@ impl Store {
 
     pub async fn host_get(&self, uuid: &str) -> sqlx::Result<Option<HostRow>> {
         let sql = format!("SELECT {HOST_COLUMNS} FROM host WHERE uuid = $1");
-        let row = sqlx::query(&sql)
+        sqlx::query_as(&sql)
             .bind(uuid)
             .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(host_row).transpose()
+            .await
     }
 
     pub async fn host_uuid_by_ip(&self, ip: &str) -> sqlx::Result<Option<String>> {
-        let row = sqlx::query("SELECT uuid FROM host WHERE management_ip = $1")
+        sqlx::query_scalar("SELECT uuid FROM host WHERE management_ip = $1")
             .bind(ip)
             .fetch_optional(self.pool())
-            .await?;
-        row.map(|r| r.try_get("uuid")).transpose()
+            .await
+    }
+
+    /// A managed host whose reported hostname is `hostname`: (uuid, management IP).
+    pub async fn host_by_hostname(&self, hostname: &str) -> sqlx::Result<Option<(String, String)>> {
+        sqlx::query_as("SELECT uuid, management_ip FROM host WHERE hostname = $1 LIMIT 1")
+            .bind(hostname)
+            .fetch_optional(self.pool())
+            .await
     }
 
     /// Set the connection status; returns the previous one (None: no such host).
@@ -156,12 +139,11 @@ impl Store {
         status: &str,
         now: i64,
     ) -> sqlx::Result<Option<String>> {
-        let old = sqlx::query("SELECT status FROM host WHERE uuid = $1")
+        let old: Option<String> = sqlx::query_scalar("SELECT status FROM host WHERE uuid = $1")
             .bind(uuid)
             .fetch_optional(self.pool())
             .await?;
         let Some(old) = old else { return Ok(None) };
-        let old: String = old.try_get("status")?;
         if old != status {
             sqlx::query("UPDATE host SET status = $1, last_op_date = $2 WHERE uuid = $3")
                 .bind(status)
@@ -289,63 +271,54 @@ impl Store {
     }
 
     pub async fn host_uuids_in_cluster(&self, cluster_uuid: &str) -> sqlx::Result<Vec<String>> {
-        let rows = sqlx::query("SELECT uuid FROM host WHERE cluster_uuid = $1")
+        sqlx::query_scalar("SELECT uuid FROM host WHERE cluster_uuid = $1")
             .bind(cluster_uuid)
             .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(|r| r.try_get("uuid")).collect()
+            .await
     }
 
     /// State, status and last change of every host, by uuid: one statement for the ping
     /// tracker's whole round instead of one read per host and ping.
     pub async fn host_briefs(&self) -> sqlx::Result<Vec<(String, HostBrief)>> {
-        let rows = sqlx::query("SELECT uuid, state, status, last_op_date FROM host")
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("uuid")?,
-                    HostBrief {
-                        state: r.try_get("state")?,
-                        status: r.try_get("status")?,
-                        last_op_date: r.try_get("last_op_date")?,
-                    },
-                ))
+        let rows: Vec<(String, String, String, i64)> =
+            sqlx::query_as("SELECT uuid, state, status, last_op_date FROM host")
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(uuid, state, status, last_op_date)| {
+                let brief = HostBrief {
+                    state,
+                    status,
+                    last_op_date,
+                };
+                (uuid, brief)
             })
-            .collect()
+            .collect())
     }
 
     /// The hosts left Connecting (a connect was cut off), and whether each ever connected.
     pub async fn hosts_connecting(&self) -> sqlx::Result<Vec<(String, bool)>> {
-        let rows = sqlx::query("SELECT uuid, cpu_num FROM host WHERE status = 'Connecting'")
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("uuid")?,
-                    r.try_get::<Option<i64>, _>("cpu_num")?.is_some(),
-                ))
-            })
-            .collect()
+        let rows: Vec<(String, Option<i64>)> =
+            sqlx::query_as("SELECT uuid, cpu_num FROM host WHERE status = 'Connecting'")
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(uuid, cpu_num)| (uuid, cpu_num.is_some()))
+            .collect())
     }
 
     /// Every host with its state, status, and whether it ever connected (for start-up).
     pub async fn hosts_all(&self) -> sqlx::Result<Vec<(String, String, String, bool)>> {
-        let rows = sqlx::query("SELECT uuid, state, status, cpu_num FROM host")
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("uuid")?,
-                    r.try_get("state")?,
-                    r.try_get("status")?,
-                    r.try_get::<Option<i64>, _>("cpu_num")?.is_some(),
-                ))
-            })
-            .collect()
+        let rows: Vec<(String, String, String, Option<i64>)> =
+            sqlx::query_as("SELECT uuid, state, status, cpu_num FROM host")
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(uuid, state, status, cpu_num)| (uuid, state, status, cpu_num.is_some()))
+            .collect())
     }
 
     /// The OS (distribution, release, version) of the oldest other host of the cluster that is
@@ -356,7 +329,7 @@ impl Store {
         cluster_uuid: &str,
         exclude: &str,
     ) -> sqlx::Result<Option<(String, String, String)>> {
-        let row = sqlx::query(
+        sqlx::query_as(
             "SELECT os_distribution, os_release, os_version FROM host \
              WHERE cluster_uuid = $1 AND uuid <> $2 AND status <> 'Connecting' \
              AND os_distribution IS NOT NULL AND os_release IS NOT NULL AND os_version IS NOT NULL \
@@ -365,14 +338,6 @@ impl Store {
         .bind(cluster_uuid)
         .bind(exclude)
         .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| {
-            Ok((
-                r.try_get("os_distribution")?,
-                r.try_get("os_release")?,
-                r.try_get("os_version")?,
-            ))
-        })
-        .transpose()
+        .await
     }
 }

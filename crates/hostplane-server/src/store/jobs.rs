@@ -4,11 +4,9 @@
 //! (`Succeeded`/`Failed`, the result as JSON text), swept after the retention period, and
 //! failed at start-up if the server stopped while it ran.
 
-use sqlx::Row;
-
 use super::{is_unique_violation, Store};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct JobRow {
     pub uuid: String,
     pub api: String,
@@ -68,32 +66,20 @@ impl Store {
     }
 
     pub async fn job_get(&self, uuid: &str) -> sqlx::Result<Option<JobRow>> {
-        let row = sqlx::query(
+        sqlx::query_as(
             "SELECT uuid, api, state, result, create_date, finished_date FROM job WHERE uuid = $1",
         )
         .bind(uuid)
         .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| {
-            Ok(JobRow {
-                uuid: r.try_get("uuid")?,
-                api: r.try_get("api")?,
-                state: r.try_get("state")?,
-                result: r.try_get("result")?,
-                create_date: r.try_get("create_date")?,
-                finished_date: r.try_get("finished_date")?,
-            })
-        })
-        .transpose()
+        .await
     }
 
     /// Every job still `Running`: after a restart these were cut off.
     pub async fn jobs_running(&self) -> sqlx::Result<Vec<String>> {
-        let rows = sqlx::query("SELECT uuid FROM job WHERE state = $1")
+        sqlx::query_scalar("SELECT uuid FROM job WHERE state = $1")
             .bind(RUNNING)
             .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(|r| r.try_get("uuid")).collect()
+            .await
     }
 
     /// End every job still `Running` with `result` (at start-up: a previous run was cut off);

@@ -9,14 +9,21 @@
 //! Each file below holds one table's statements (`zones.rs`, `hosts.rs`, ...), and `query.rs`
 //! runs the statements the query language compiles. The store knows nothing of HTTP, SSH or
 //! ZStack's wire format; every value is bound, never spliced into SQL text.
+//!
+//! Rows are read with `#[derive(sqlx::FromRow)]` structs (`query_as`) or `query_scalar`; the two
+//! adapters below, [`IntBool`] and [`TextOrEmpty`], cover the columns whose stored form is not
+//! the field's type.
 
 pub mod accounts;
 pub mod clusters;
 pub mod global_configs;
 pub mod host_cleanup;
+pub mod host_event_subscriptions;
+pub mod host_events;
 pub mod hosts;
 pub mod jobs;
 pub mod management_nodes;
+pub mod metrics;
 pub mod query;
 pub mod sessions;
 pub mod tags;
@@ -25,8 +32,9 @@ pub mod zones;
 use std::path::Path;
 use std::str::FromStr;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyTypeInfo, AnyValueRef};
+use sqlx::error::BoxDynError;
+use sqlx::{Any, AnyPool, ConnectOptions, Decode, Executor, Type};
 
 pub use hostplane_query::Backend;
 
@@ -106,6 +114,58 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+}
+
+/// A 0/1 integer column read into a `bool` field: `#[sqlx(try_from = "IntBool")]`. Booleans
+/// are integers in both schemas, and `Any` decodes a `bool` only from a boolean value.
+pub struct IntBool(i64);
+
+impl Type<Any> for IntBool {
+    fn type_info() -> AnyTypeInfo {
+        <i64 as Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &AnyTypeInfo) -> bool {
+        <i64 as Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> Decode<'r, Any> for IntBool {
+    fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+        <i64 as Decode<Any>>::decode(value).map(IntBool)
+    }
+}
+
+impl From<IntBool> for bool {
+    fn from(v: IntBool) -> bool {
+        v.0 != 0
+    }
+}
+
+/// A nullable text column read into a `String` field, NULL as "":
+/// `#[sqlx(try_from = "TextOrEmpty")]`.
+pub struct TextOrEmpty(Option<String>);
+
+impl Type<Any> for TextOrEmpty {
+    fn type_info() -> AnyTypeInfo {
+        <String as Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &AnyTypeInfo) -> bool {
+        <String as Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> Decode<'r, Any> for TextOrEmpty {
+    fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+        <Option<String> as Decode<Any>>::decode(value).map(TextOrEmpty)
+    }
+}
+
+impl From<TextOrEmpty> for String {
+    fn from(v: TextOrEmpty) -> String {
+        v.0.unwrap_or_default()
     }
 }
 

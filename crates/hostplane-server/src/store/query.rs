@@ -2,11 +2,12 @@
 //!
 //! A statement arrives as SQL text built only from catalogue identifiers plus a list of values
 //! to bind; this module binds them and decodes each selected column by its catalogue type.
+//! The columns are known only at run time, so rows are decoded by hand here rather than by a
+//! `FromRow` derive.
 
 use hostplane_query::{Field, FieldType, Statement, Value};
 use sqlx::any::AnyArguments;
-use sqlx::query::Query;
-use sqlx::{Any, Row};
+use sqlx::{Arguments, Row};
 
 use super::Store;
 
@@ -21,17 +22,17 @@ pub enum Cell {
     Date(i64),
 }
 
-fn bind_all<'q>(
-    mut q: Query<'q, Any, AnyArguments<'q>>,
-    values: &'q [Value],
-) -> Query<'q, Any, AnyArguments<'q>> {
+/// The statement's values, in order, as bind arguments.
+fn arguments(values: &[Value]) -> sqlx::Result<AnyArguments<'_>> {
+    let mut args = AnyArguments::default();
     for v in values {
-        q = match v {
-            Value::Text(s) => q.bind(s.as_str()),
-            Value::Int(i) => q.bind(*i),
-        };
+        match v {
+            Value::Text(s) => args.add(s.as_str()),
+            Value::Int(i) => args.add(*i),
+        }
+        .map_err(sqlx::Error::Encode)?;
     }
-    q
+    Ok(args)
 }
 
 impl Store {
@@ -41,7 +42,7 @@ impl Store {
         stmt: &Statement,
         fields: &[&Field],
     ) -> sqlx::Result<Vec<Vec<Cell>>> {
-        let rows = bind_all(sqlx::query(stmt.sql.as_str()), &stmt.values)
+        let rows = sqlx::query_with(stmt.sql.as_str(), arguments(&stmt.values)?)
             .fetch_all(self.pool())
             .await?;
         rows.iter()
@@ -72,9 +73,8 @@ impl Store {
 
     /// Run a compiled `SELECT COUNT(*)`.
     pub async fn query_count(&self, stmt: &Statement) -> sqlx::Result<i64> {
-        let row = bind_all(sqlx::query(stmt.sql.as_str()), &stmt.values)
+        sqlx::query_scalar_with(stmt.sql.as_str(), arguments(&stmt.values)?)
             .fetch_one(self.pool())
-            .await?;
-        row.try_get::<i64, _>(0)
+            .await
     }
 }

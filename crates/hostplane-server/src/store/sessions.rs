@@ -1,12 +1,15 @@
-//! Login sessions: a session id is valid until its `expired_date`.
-
-use sqlx::Row;
+//! Login sessions: a session is valid until its `expired_date`.
+//!
+//! The token a client holds is never stored: the row is keyed by the token's SHA-256
+//! (`token_sha256`, lower-case hex), so a copy of the database is not a set of live sessions.
+//! The domain ([`crate::domain::identity`]) hashes; this file only keeps rows.
 
 use super::Store;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
-    pub uuid: String,
+    /// SHA-256 of the session token, hex.
+    pub token_sha256: String,
     pub account_uuid: String,
     pub user_uuid: String,
     pub user_type: String,
@@ -17,10 +20,10 @@ pub struct SessionRow {
 impl Store {
     pub async fn session_insert(&self, s: &SessionRow) -> sqlx::Result<()> {
         sqlx::query(
-            "INSERT INTO session (uuid, account_uuid, user_uuid, user_type, create_date, expired_date) \
+            "INSERT INTO session (token_sha256, account_uuid, user_uuid, user_type, create_date, expired_date) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(&s.uuid)
+        .bind(&s.token_sha256)
         .bind(&s.account_uuid)
         .bind(&s.user_uuid)
         .bind(&s.user_type)
@@ -31,29 +34,19 @@ impl Store {
         Ok(())
     }
 
-    pub async fn session_get(&self, uuid: &str) -> sqlx::Result<Option<SessionRow>> {
-        let row = sqlx::query(
-            "SELECT uuid, account_uuid, user_uuid, user_type, create_date, expired_date FROM session WHERE uuid = $1",
+    pub async fn session_get(&self, token_sha256: &str) -> sqlx::Result<Option<SessionRow>> {
+        sqlx::query_as(
+            "SELECT token_sha256, account_uuid, user_uuid, user_type, create_date, expired_date \
+             FROM session WHERE token_sha256 = $1",
         )
-        .bind(uuid)
+        .bind(token_sha256)
         .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| {
-            Ok(SessionRow {
-                uuid: r.try_get("uuid")?,
-                account_uuid: r.try_get("account_uuid")?,
-                user_uuid: r.try_get("user_uuid")?,
-                user_type: r.try_get("user_type")?,
-                create_date: r.try_get("create_date")?,
-                expired_date: r.try_get("expired_date")?,
-            })
-        })
-        .transpose()
+        .await
     }
 
-    pub async fn session_delete(&self, uuid: &str) -> sqlx::Result<()> {
-        sqlx::query("DELETE FROM session WHERE uuid = $1")
-            .bind(uuid)
+    pub async fn session_delete(&self, token_sha256: &str) -> sqlx::Result<()> {
+        sqlx::query("DELETE FROM session WHERE token_sha256 = $1")
+            .bind(token_sha256)
             .execute(self.pool())
             .await?;
         Ok(())
@@ -65,5 +58,16 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(r.rows_affected())
+    }
+
+    /// Sessions of an account that have not expired at `now`.
+    pub async fn session_count_active(&self, account_uuid: &str, now: i64) -> sqlx::Result<i64> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) AS n FROM session WHERE account_uuid = $1 AND expired_date > $2",
+        )
+        .bind(account_uuid)
+        .bind(now)
+        .fetch_one(self.pool())
+        .await
     }
 }

@@ -4,9 +4,9 @@
 //! (`pageTableExtensionDisabled`); `inherent` marks those hostplane writes itself. User tags are
 //! free text. Tags go with their resource.
 
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
-use super::Store;
+use super::{IntBool, Store};
 
 /// Delete every tag of one resource, inside the caller's transaction (resources take their
 /// tags with them).
@@ -62,10 +62,11 @@ pub(super) async fn add_tags_in(
     Ok(())
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct TagRow {
     pub uuid: String,
     pub tag: String,
+    #[sqlx(try_from = "IntBool")]
     pub inherent: bool,
 }
 
@@ -142,19 +143,10 @@ impl Store {
         } else {
             "SELECT uuid, tag, 0 AS inherent FROM user_tag WHERE resource_uuid = $1 ORDER BY create_date, tag"
         };
-        let rows = sqlx::query(sql)
+        sqlx::query_as(sql)
             .bind(resource_uuid)
             .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TagRow {
-                    uuid: r.try_get("uuid")?,
-                    tag: r.try_get("tag")?,
-                    inherent: r.try_get::<i64, _>("inherent")? != 0,
-                })
-            })
-            .collect()
+            .await
     }
 
     /// Remove system tags of a resource whose text starts with `prefix` (e.g. `ConnectedTime::`).

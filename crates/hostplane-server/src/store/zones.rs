@@ -1,16 +1,16 @@
 //! Zones.
 
-use sqlx::Row;
+use super::{IntBool, Store};
 
-use super::Store;
-
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ZoneRow {
     pub uuid: String,
     pub name: String,
     pub description: Option<String>,
     pub state: String,
+    #[sqlx(rename = "type")]
     pub zone_type: String,
+    #[sqlx(try_from = "IntBool")]
     pub is_default: bool,
 }
 
@@ -40,23 +40,12 @@ impl Store {
     }
 
     pub async fn zone_get(&self, uuid: &str) -> sqlx::Result<Option<ZoneRow>> {
-        let row = sqlx::query(
+        sqlx::query_as(
             "SELECT uuid, name, description, state, type, is_default FROM zone WHERE uuid = $1",
         )
         .bind(uuid)
         .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| {
-            Ok(ZoneRow {
-                uuid: r.try_get("uuid")?,
-                name: r.try_get("name")?,
-                description: r.try_get("description")?,
-                state: r.try_get("state")?,
-                zone_type: r.try_get("type")?,
-                is_default: r.try_get::<i64, _>("is_default")? != 0,
-            })
-        })
-        .transpose()
+        .await
     }
 
     /// Apply the fields that are `Some`; `is_default = Some(true)` clears the flag elsewhere.

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use hostplane_testkit::sshd::{FakeFacts, SshdHost, SshdOptions};
+use hostplane_testkit::sshd::{FakeFacts, Login, SshdHost, SshdOptions, Sudo};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -17,14 +17,19 @@ struct HostEnv {
 
 impl HostEnv {
     fn start(db: Db) -> HostEnv {
+        // Test users are not root and have no sudo: keep the takeover flag in their home.
+        Self::start_with_flag(db, Some("~/.hostplane/takeOver"))
+    }
+
+    /// `flag`: the `kvm.takeOverFlagPath` to set; `None` keeps ZStack's default path.
+    fn start_with_flag(db: Db, flag: Option<&str>) -> HostEnv {
         let env = Env::start(db);
-        // Test users are not root: keep the takeover flag in their home.
-        assert_eq!(
-            env.api
-                .set_config("kvm", "takeOverFlagPath", "~/.hostplane/takeOver")
-                .status,
-            200
-        );
+        if let Some(flag) = flag {
+            assert_eq!(
+                env.api.set_config("kvm", "takeOverFlagPath", flag).status,
+                200
+            );
+        }
         let zone = env.api.create_zone("z");
         let cluster = env.api.create_cluster(zone["uuid"].as_str().unwrap(), "c")["uuid"]
             .as_str()
@@ -144,6 +149,31 @@ fn add_reports_this_machines_facts(db: Db) {
         he.api()
             .query(&format!("/hosts?q=__systemTag__=sshHostKey::{fp}"))["inventories"][0]["uuid"],
         uuid
+    );
+    // QuerySystemTag lists them, as ZStack's SystemTagInventory.
+    let tags = he
+        .api()
+        .query(&format!("/system-tags?q=resourceUuid={uuid}&limit=100"));
+    let listed: Vec<&str> = tags["inventories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tag"].as_str().unwrap())
+        .collect();
+    let pinned = format!("sshHostKey::{}", host.host_key_fingerprint);
+    assert!(listed.contains(&pinned.as_str()), "{listed:?}");
+    assert!(listed.contains(&os.as_str()), "{listed:?}");
+    let one = &tags["inventories"][0];
+    assert_eq!(one["resourceType"], "HostVO", "{one}");
+    assert_eq!(one["inherent"], true, "{one}");
+    let by_uuid = he
+        .api()
+        .query(&format!("/system-tags/{}", one["uuid"].as_str().unwrap()));
+    assert_eq!(by_uuid["inventories"][0]["tag"], one["tag"]);
+    assert_eq!(
+        he.api()
+            .query(&format!("/user-tags?q=resourceUuid={uuid}&count=true"))["total"],
+        0
     );
     // The cluster took the host's architecture.
     assert_eq!(
@@ -490,21 +520,21 @@ fn ping_probes_between_logins(db: Db) {
     assert!((1..=3).contains(&pings), "{pings} logins in 8 rounds");
     assert_eq!(he.host(&uuid)["status"], "Connected");
     // The flag's mtime lies ahead, so another manager sees it fresh until the next login.
-    // (Read it outside the last second before a login ping, when it has just been reached.)
+    // (Right after a login it is; a late round on a loaded machine may leave it just behind
+    // until the next login, which comes within the 6 s it was set ahead.)
     let flag = host.home.join(".hostplane/takeOver");
-    let ahead_now = || {
+    let deadline = std::time::Instant::now() + Duration::from_secs(8);
+    let (mtime, ahead) = loop {
         let mtime = std::fs::metadata(&flag).unwrap().modified().unwrap();
-        mtime
+        let ahead = mtime
             .duration_since(std::time::SystemTime::now())
-            .unwrap_or_default()
-    };
-    let t = Instant::now();
-    let mut ahead = ahead_now();
-    while ahead == Duration::ZERO && t.elapsed() < Duration::from_secs(3) {
+            .unwrap_or_default();
+        if ahead > Duration::ZERO || std::time::Instant::now() > deadline {
+            break (mtime, ahead);
+        }
         std::thread::sleep(Duration::from_millis(100));
-        ahead = ahead_now();
-    }
-    assert!(ahead > Duration::ZERO, "flag mtime is not ahead");
+    };
+    assert!(ahead > Duration::ZERO, "flag mtime {mtime:?} is not ahead");
     assert!(ahead <= Duration::from_secs(6), "{ahead:?}");
 
     // Another machine (another host key, same sshd version) on the address: the probes cannot
@@ -913,7 +943,328 @@ fn running_job_reports_its_step(db: Db) {
     );
 }
 
+// ---------------------------------------------------------------------------------------------
+// Non-root users and sudo (docs/hosts.md, "Non-root users and sudo"), with the takeover flag at
+// ZStack's default path.
+
+const DEFAULT_FLAG: &str = "/var/run/zstack/takeOver";
+
+/// Fake `smartctl` and `dmidecode` that answer only root: what the host tells through sudo
+/// shows in its inventory.
+fn root_only_tools() -> FakeFacts {
+    let root_only =
+        "[ \"$(id -u)\" = 0 ] || { echo 'permission denied: root only' >&2; exit 2; }\n";
+    FakeFacts {
+        commands: vec![
+            (
+                "smartctl".into(),
+                format!("{root_only}echo 'SMART overall-health self-assessment test result: PASSED'\n"),
+            ),
+            (
+                "dmidecode".into(),
+                format!("{root_only}case \"$2\" in system-serial-number) echo HP-SN-4711;; *) echo x;; esac\n"),
+            ),
+        ],
+        ..Default::default()
+    }
+}
+
+fn login_host(login: Login) -> SshdHost {
+    SshdHost::start(SshdOptions {
+        login,
+        fake: Some(root_only_tools()),
+        ..Default::default()
+    })
+}
+
+/// What the host's root sees at `path` (inside the test host's private /run).
+fn on_host(host: &SshdHost, script: &str) -> String {
+    String::from_utf8_lossy(&host.host_sh(script).stdout)
+        .trim()
+        .to_string()
+}
+
+/// Samples every process's command line and environment on this machine (the test hosts are
+/// namespaces of it) while it runs — `/proc` every few ms and `ps -eo args` in between — and
+/// records any that holds one of the secrets.
+struct ProcessWatch {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<(Vec<String>, usize, usize)>>,
+}
+
+impl ProcessWatch {
+    fn start(secrets: Vec<String>) -> ProcessWatch {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut leaks = Vec::new();
+            let (mut sudo_seen, mut rounds) = (0, 0);
+            let mut check = |what: &str, text: &str| {
+                for s in &secrets {
+                    if text.contains(s.as_str()) {
+                        leaks.push(format!("{what}: {text}"));
+                    }
+                }
+            };
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                rounds += 1;
+                for e in std::fs::read_dir("/proc").unwrap().flatten() {
+                    let pid = e.file_name();
+                    if !pid.to_string_lossy().chars().all(|c| c.is_ascii_digit()) {
+                        continue;
+                    }
+                    let read = |f: &str| {
+                        std::fs::read(e.path().join(f))
+                            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+                            .unwrap_or_default()
+                    };
+                    let cmdline = read("cmdline");
+                    if cmdline.contains("-p hostplane-sudo-password:") {
+                        sudo_seen += 1;
+                    }
+                    check("cmdline", &cmdline);
+                    check("environ", &read("environ"));
+                }
+                if rounds % 10 == 0 {
+                    let ps = std::process::Command::new("ps")
+                        .args(["-eo", "args"])
+                        .output()
+                        .unwrap();
+                    let ps = String::from_utf8_lossy(&ps.stdout).into_owned();
+                    if ps.contains("-p hostplane-sudo-password:") {
+                        sudo_seen += 1;
+                    }
+                    check("ps -eo args", &ps);
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            (leaks, sudo_seen, rounds)
+        });
+        ProcessWatch {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stop; the lines that held a secret, and how often a sudo process with hostplane's prompt
+    /// was seen.
+    fn finish(mut self) -> (Vec<String>, usize) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let (leaks, seen, rounds) = self.thread.take().unwrap().join().unwrap();
+        eprintln!("process watch: {rounds} samples, a sudo with hostplane's prompt in {seen}");
+        (leaks, seen)
+    }
+}
+
+/// Add, reconnect, ping and delete one host whose login is root or has sudo, the flag at the
+/// default path; the facts only root can read arrive.
+fn lifecycle_at_default_path(he: &HostEnv, host: &SshdHost, what: &str) {
+    let r = he.add(host, json!({}));
+    assert_eq!(
+        r.status,
+        200,
+        "{what}: add failed: {}\n{}",
+        r.text,
+        host.log()
+    );
+    let inv = &r.body["inventory"];
+    let uuid = inv["uuid"].as_str().unwrap().to_string();
+    assert_eq!(inv["status"], "Connected", "{what}");
+    assert_eq!(
+        inv["diskStatus"], "Normal",
+        "{what}: SMART through sudo: {inv}"
+    );
+    assert_eq!(
+        he.api().query(&format!(
+            "/hosts?q=uuid={uuid}&q=__systemTag__=systemSerialNumber::HP-SN-4711&count=true"
+        ))["total"],
+        1,
+        "{what}: the SMBIOS serial only root can read"
+    );
+    let flag = format!("cat {DEFAULT_FLAG}; stat -c ' %U' {DEFAULT_FLAG}");
+    assert_eq!(
+        on_host(host, &flag),
+        format!("uuid:{uuid}\n root"),
+        "{what}"
+    );
+
+    let r = he.api().action(
+        &format!("/hosts/{uuid}/actions"),
+        "reconnectHost",
+        json!({}),
+    );
+    assert_eq!(r.status, 200, "{what}: reconnect: {}", r.text);
+    assert_eq!(r.body["inventory"]["status"], "Connected");
+
+    // Ping (a login every round here): the tracker refreshes a flag made two minutes old.
+    on_host(
+        host,
+        &format!("touch -d @$(( $(date +%s) - 120 )) {DEFAULT_FLAG}"),
+    );
+    let age = || -> i64 {
+        on_host(
+            host,
+            &format!("echo $(( $(date +%s) - $(stat -c %Y {DEFAULT_FLAG}) ))"),
+        )
+        .parse()
+        .unwrap()
+    };
+    let t = Instant::now();
+    while age() > 60 {
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "{what}: no ping refreshed the flag; sshd:\n{}",
+            host.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(he.host(&uuid)["status"], "Connected", "{what}");
+
+    assert_eq!(he.api().delete(&format!("/hosts/{uuid}")).status, 200);
+    assert_eq!(
+        on_host(
+            host,
+            &format!("test -e {DEFAULT_FLAG} && echo there || echo gone")
+        ),
+        "gone",
+        "{what}: delete removed the flag"
+    );
+}
+
+/// Root, NOPASSWD sudo, password sudo and the documented narrow rule: each added, reconnected,
+/// pinged and deleted with the flag at /var/run/zstack/takeOver; a user without sudo fails at
+/// check-sudo with both fixes, and works as before with the flag in its home. Meanwhile no
+/// password shows in any process on the machine, nor in the server's log.
+fn non_root_users_with_sudo(db: Db) {
+    let he = HostEnv::start_with_flag(db, None);
+    he.api().set_config("host", "ping.loginEvery", "1");
+    he.api().set_config("host", "ping.interval", "1");
+    let hosts = [
+        ("root", login_host(Login::Root)),
+        ("NOPASSWD sudo", login_host(Login::Sudo(Sudo::NoPasswd))),
+        ("password sudo", login_host(Login::Sudo(Sudo::Password))),
+        (
+            "the documented sudoers rule",
+            login_host(Login::Sudo(Sudo::Rules(hostplane_ssh::sudoers_rule(
+                "{user}",
+                DEFAULT_FLAG,
+            )))),
+        ),
+    ];
+    let no_sudo = login_host(Login::Sudo(Sudo::None));
+    let passwords: Vec<String> = hosts
+        .iter()
+        .map(|(_, h)| h.password.clone())
+        .chain([no_sudo.password.clone()])
+        .collect();
+    let watch = ProcessWatch::start(passwords.clone());
+
+    for (what, host) in &hosts {
+        lifecycle_at_default_path(&he, host, what);
+    }
+
+    // A key login has no password to give sudo: only NOPASSWD works, and the error says so.
+    let password_sudo = &hosts[2].1;
+    let (private, public) = hostplane_testkit::sshd::generate_client_key("ed25519", None);
+    password_sudo.add_authorized_key(&public);
+    let r = password_sudo_by_key(&he, password_sudo, &private);
+    assert_eq!(
+        r.body["error"]["opaque"]["step"], "check-sudo",
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        r.body["error"]["opaque"]["reason"], "HOST.SUDO.PASSWORD_REQUIRED",
+        "{}",
+        r.text
+    );
+    assert!(r.body["error"]["opaque"]["hint"]
+        .as_str()
+        .unwrap()
+        .contains("NOPASSWD"));
+
+    // No sudo: refused at check-sudo, nothing written, both fixes named.
+    let r = he.add(&no_sudo, json!({}));
+    assert_error(&r, 503, "SYS.1006");
+    let opaque = &r.body["error"]["opaque"];
+    assert_eq!(opaque["step"], "check-sudo", "{}", r.text);
+    assert_eq!(opaque["reason"], "HOST.SUDO.NOT_PERMITTED", "{}", r.text);
+    let hint = opaque["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("sudo") && hint.contains("kvm.takeOverFlagPath"),
+        "{hint}"
+    );
+    assert!(
+        r.body["error"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("not in the sudoers file"),
+        "{}",
+        r.text
+    );
+    assert_eq!(he.host_count(), 0);
+    assert!(
+        !no_sudo.dir.join("run-upper/zstack").exists(),
+        "nothing written under the host's /run"
+    );
+    // ... and with the flag in its home, as before: add, reconnect, ping, delete.
+    he.api()
+        .set_config("kvm", "takeOverFlagPath", "~/.hostplane/takeOver");
+    let uuid = he.add_ok(&no_sudo)["uuid"].as_str().unwrap().to_string();
+    let flag = no_sudo.home.join(".hostplane/takeOver");
+    assert_eq!(
+        std::fs::read_to_string(&flag).unwrap(),
+        format!("uuid:{uuid}\n")
+    );
+    let r = he.api().action(
+        &format!("/hosts/{uuid}/actions"),
+        "reconnectHost",
+        json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mtime = || std::fs::metadata(&flag).unwrap().modified().unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(120);
+    std::fs::File::options()
+        .write(true)
+        .open(&flag)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let t = Instant::now();
+    while mtime() <= old + Duration::from_secs(60) {
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "no ping refreshed the flag"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(he.api().delete(&format!("/hosts/{uuid}")).status, 200);
+    assert!(!flag.exists());
+
+    let (leaks, sudo_seen) = watch.finish();
+    assert!(
+        leaks.is_empty(),
+        "a password showed in a process: {leaks:?}"
+    );
+    assert!(
+        sudo_seen > 0,
+        "the watch never caught a sudo with hostplane's prompt running"
+    );
+    let log = he.env.server.log();
+    for pw in &passwords {
+        assert!(
+            !log.contains(pw.as_str()),
+            "a password is in the server's log"
+        );
+    }
+}
+
+fn password_sudo_by_key(he: &HostEnv, host: &SshdHost, private: &str) -> Resp {
+    he.add(host, json!({"password": "", "privateKey": private}))
+}
+
 both_stores!(
+    non_root_users_with_sudo,
     concurrent_reconnects_share_one_run,
     running_job_reports_its_step,
     add_reports_this_machines_facts,

@@ -1,9 +1,9 @@
 //! ZStack's wire protocol: paths, methods, sync vs async, jobs, headers, errors, dates, schema.
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
-use super::common::{assert_error, Db, Env};
+use super::common::{assert_error, sha512, Db, Env};
 
 fn sync_and_async_status_codes(db: Db) {
     let env = Env::start(db);
@@ -385,6 +385,11 @@ fn receive(listener: &std::net::TcpListener, status: u16) -> String {
 
 fn web_hook_delivers_the_result(db: Db) {
     let env = Env::start(db);
+    // The test's listener is on loopback, which webhooks may reach only when allowed.
+    let allow = env
+        .api
+        .set_config("rest", "webhook.allowedNetworks", "127.0.0.1/32");
+    assert_eq!(allow.status, 200, "{}", allow.text);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let id = "5f1c2a0d9b1e4c3fa1b2c3d4e5f60718";
@@ -407,7 +412,112 @@ fn web_hook_delivers_the_result(db: Db) {
     }
 }
 
+/// UpdateAccount as ZStack's Java SDK sends it (PUT /accounts/{uuid}, `updateAccount`, polled),
+/// and as zstack-cli sends it (RPC APIUpdateAccountMsg): the new password works at once, the
+/// old one no longer, sessions stay valid, `oldPassword` is checked when given.
+fn update_account(db: Db) {
+    let env = Env::start(db);
+    let admin = "36c27e8ff05c4780bf6d2fa65700f22e";
+    let update = |api: &super::common::Api, body: Value| {
+        api.action(&format!("/accounts/{admin}"), "updateAccount", body)
+    };
+    // A wrong old password changes nothing.
+    let r = update(
+        &env.api,
+        json!({"password": sha512("n3w-Pass"), "oldPassword": sha512("nope")}),
+    );
+    assert_error(&r, 503, "SYS.1007");
+    assert!(
+        r.body["error"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("old password"),
+        "{}",
+        r.text
+    );
+    let mut other = super::common::Api::new(&env.server.base);
+    assert_eq!(other.login("admin", "password").status, 200);
+    // The right one: the event carries the AccountInventory, never a password.
+    let r = update(
+        &env.api,
+        json!({"password": sha512("n3w-Pass"), "oldPassword": sha512("password"),
+               "description": "the admin"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let inv = &r.body["inventory"];
+    assert_eq!(
+        (
+            inv["uuid"].as_str(),
+            inv["name"].as_str(),
+            inv["description"].as_str()
+        ),
+        (Some(admin), Some("admin"), Some("the admin"))
+    );
+    assert!(inv.get("password").is_none() && !r.text.contains(&sha512("n3w-Pass")));
+    // At once: the new password logs in, the old one not; both sessions still work.
+    let mut fresh = super::common::Api::new(&env.server.base);
+    assert_error(&fresh.login("admin", "password"), 503, "ID.1000");
+    assert_eq!(fresh.login("admin", "n3w-Pass").status, 200);
+    assert_eq!(env.api.get("/zones").status, 200);
+    assert_eq!(other.get("/zones").status, 200);
+    // Without oldPassword the session is enough (as in ZStack).
+    assert_eq!(
+        update(&other, json!({"password": sha512("third")})).status,
+        200
+    );
+    // The admin's name cannot change; an unknown account is not found.
+    assert_error(&update(&env.api, json!({"name": "root"})), 503, "SYS.1006");
+    let r = env.api.action(
+        "/accounts/0123456789abcdef0123456789abcdef",
+        "updateAccount",
+        json!({"password": sha512("x")}),
+    );
+    assert_error(&r, 503, "SYS.1003");
+    // No session: refused before any job starts.
+    let anon = super::common::Api::new(&env.server.base);
+    let r = anon.send(
+        Method::PUT,
+        &format!("/zstack/v1/accounts/{admin}"),
+        Some(json!({"updateAccount": {"password": sha512("x")}})),
+        &[],
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
+
+    // RPC, the zstack-cli way: submitted, then polled by its uuid.
+    let r = env.api.send(
+        Method::POST,
+        "/zstack/api",
+        Some(json!({"org.zstack.header.identity.APIUpdateAccountMsg": {
+            "uuid": admin, "password": sha512("rpc-Pass"), "oldPassword": sha512("third"),
+            "session": {"uuid": env.api.session.clone().unwrap()}}})),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let job = r.body["uuid"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let done = loop {
+        let r = env
+            .api
+            .send(Method::GET, &format!("/zstack/api/result/{job}"), None, &[]);
+        if r.body["state"] == "Done" {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", r.text);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let result: Value = serde_json::from_str(done.body["result"].as_str().unwrap()).unwrap();
+    let event = &result["org.zstack.header.identity.APIUpdateAccountEvent"];
+    assert_eq!(event["success"], true, "{result}");
+    assert_eq!(event["inventory"]["uuid"], admin, "{result}");
+    assert_eq!(fresh.login("admin", "rpc-Pass").status, 200);
+    assert!(
+        !env.server.log().contains("rpc-Pass") && !env.server.log().contains(&sha512("rpc-Pass")),
+        "passwords are never logged"
+    );
+}
+
 both_stores!(
+    update_account,
     web_hook_delivers_the_result,
     sync_and_async_status_codes,
     job_uuid_header,

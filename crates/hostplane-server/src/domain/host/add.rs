@@ -13,7 +13,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::connect::{connect, Mode, PortWait};
-use super::Secret;
+use super::events::{self, Change, Kind};
+use super::{Secret, CONNECTED};
 use crate::domain::api::operation;
 use crate::domain::catalogue::HOST;
 use crate::domain::global_config::keys;
@@ -72,9 +73,11 @@ pub async fn add_kvm_host(app: &Arc<App>, mut p: AddKvmHost) -> Result<Output> {
             cluster.uuid, cluster.hypervisor_type
         )));
     }
-    if app.store.host_uuid_by_ip(&ip).await?.is_some() {
+    if let Some(other) = app.store.host_uuid_by_ip(&ip).await? {
+        let name = app.store.host_get(&other).await?.map(|h| h.name);
         return Err(Error::invalid_argument(format!(
-            "there has been a kvm host having management ip[{ip}]"
+            "there has been a kvm host having management ip[{ip}]: host {} (uuid {other})",
+            name.unwrap_or_default()
         )));
     }
     validate::check_system_tags(&mut p.system_tags)?;
@@ -129,8 +132,8 @@ pub async fn add_kvm_host(app: &Arc<App>, mut p: AddKvmHost) -> Result<Output> {
             &uuid,
             Mode {
                 new_add: true,
-                repin: false,
                 port: PortWait::FailFast,
+                ..Mode::default()
             },
         )
         .await?;
@@ -138,7 +141,11 @@ pub async fn add_kvm_host(app: &Arc<App>, mut p: AddKvmHost) -> Result<Output> {
     }
     .await;
     match result {
-        Ok(inv) => Ok(Output::Inventory(inv)),
+        Ok(inv) => {
+            let c = Change::new(Kind::Added, None, Some(CONNECTED));
+            events::record(app, &uuid, c).await;
+            Ok(Output::Inventory(inv))
+        }
         Err(e) => {
             // Roll back completely: no row, tag, tracker or takeover flag stays.
             app.hosts.tracker.untrack(&uuid);
@@ -160,6 +167,7 @@ fn flag_may_exist(e: &Error) -> bool {
         "wait-for-ssh-port",
         "ssh-login",
         "verify-host-key",
+        "check-sudo",
         "check-takeover",
         "collect-facts",
         "check-host",

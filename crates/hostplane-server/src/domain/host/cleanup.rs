@@ -102,24 +102,22 @@ async fn try_remove(app: &App, row: &CleanupRow) -> Result<(), ()> {
             return Ok(());
         }
     };
-    let r = match session.read_takeover_flag(&path).await {
-        Ok(Some(flag)) if flag.host_uuid.as_deref() == Some(uuid.as_str()) => {
-            match session.remove_takeover_flag(&path).await {
-                Ok(()) => {
-                    tracing::info!(host.uuid = %uuid, "removed the takeover flag of a deleted host");
-                    Ok(())
-                }
-                Err(e) => {
-                    tracing::info!(host.uuid = %uuid, error = %e, "could not remove the takeover flag");
-                    Ok(())
-                }
+    // Removed only if it still names this host (as root, or through sudo: see hostplane_ssh::sudo).
+    let r = match session.remove_takeover_flag(&path, uuid).await {
+        Ok(removed) => {
+            if removed {
+                tracing::info!(host.uuid = %uuid, "removed the takeover flag of a deleted host");
             }
+            Ok(())
         }
-        Ok(_) => Ok(()),
-        Err(e) => {
-            tracing::info!(host.uuid = %uuid, error = %e, "could not read the takeover flag; retried later");
+        Err(e @ (SshError::Timeout { .. } | SshError::Protocol(_))) => {
+            tracing::info!(host.uuid = %uuid, error = %e, "could not remove the takeover flag; retried later");
             let _ = app.store.cleanup_tried(uuid).await;
             Err(())
+        }
+        Err(e) => {
+            tracing::info!(host.uuid = %uuid, error = %e, "could not remove the takeover flag; leaving it");
+            Ok(())
         }
     };
     session.close().await;

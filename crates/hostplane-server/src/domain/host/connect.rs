@@ -11,12 +11,16 @@
 //! 3. `ssh-login`: handshake, the pinned host key (`verify-host-key`), authentication. On a
 //!    reconnect, rejected credentials that worked before mean the password was changed:
 //!    HOST.1012, and automatic reconnects stop until UpdateKVMHost.
-//! 4. `check-takeover` (new adds only): refuse a host another manager pinged recently, or one
+//! 4. `check-sudo`: read the takeover flag the way every later flag command runs — directly
+//!    when the login is root or can write the flag, else through sudo
+//!    ([`hostplane_ssh::sudo`]). Writes nothing. A login that needs sudo and cannot use it
+//!    fails here, with sudo's reason and both fixes (grant sudo, or a flag path it can write).
+//! 5. `check-takeover` (new adds only): refuse a host another manager pinged recently, or one
 //!    whose flag names a host this server already manages (the same machine under another IP).
-//! 5. `collect-facts`: one script, one SSH session.
-//! 6. `check-virtualization`, `check-memory`, `check-architecture`, `check-os` ([`super::facts`]).
-//! 7. `write-takeover-flag`: mark the host as managed by this server.
-//! 8. Save facts, capacity, statuses and the pinned key; status Connected; start tracking.
+//! 6. `collect-facts`: one script, one SSH session (plus the root-only facts through sudo).
+//! 7. `check-virtualization`, `check-memory`, `check-architecture`, `check-os` ([`super::facts`]).
+//! 8. `write-takeover-flag`: mark the host as managed by this server.
+//! 9. Save facts, capacity, statuses and the pinned key; status Connected; start tracking.
 //!
 //! A failed reconnect leaves the host Disconnected (tracked, so it can recover); a failed new
 //! add is rolled back by [`super::add`]. Connects are single-flight: a second caller for the
@@ -32,9 +36,10 @@
 use std::sync::Arc;
 
 use futures::FutureExt;
-use hostplane_ssh::{Session, SshError, Unreachable};
+use hostplane_ssh::{Session, SshError, TakeoverFlag, Unreachable};
 
-use super::{connect_options, facts, in_maintenance, CONNECTING, DISCONNECTED};
+use super::events::{self, Change, Kind};
+use super::{connect_options, facts, in_maintenance, CONNECTED, CONNECTING, DISCONNECTED};
 use crate::domain::api::operation;
 use crate::domain::cancel::Cancel;
 use crate::domain::catalogue::HOST;
@@ -50,6 +55,9 @@ pub struct Mode {
     pub new_add: bool,
     /// Accept whatever host key the host presents now, and pin it.
     pub repin: bool,
+    /// Why the server connects on its own (`auto-reconnect`, `boot`, ...), for the host's
+    /// events; None inside an API's job (the API is the cause).
+    pub cause: Option<&'static str>,
     /// How long to wait for the SSH port.
     pub port: PortWait,
 }
@@ -121,7 +129,12 @@ pub async fn connect(app: &Arc<App>, uuid: &str, mode: Mode) -> Result<()> {
                     let cancel = Cancel::default();
                     let (st, c) = (step.clone(), cancel.clone());
                     let run = async move {
-                        let r = run(&a, &u, mode, &st, &c).await;
+                        let name = if mode.new_add {
+                            "add-host"
+                        } else {
+                            "reconnect-host"
+                        };
+                        let r = jobs::host_task(&a, &u, name, run(&a, &u, mode, &st, &c)).await;
                         a.hosts.inflight.lock().expect("inflight").remove(&u);
                         r
                     }
@@ -156,7 +169,8 @@ fn gone(uuid: &str) -> Error {
     ))
 }
 
-/// Record the step a connect is at: for the job's poller, and for a cancellation.
+/// Record the step a connect is at: for the job's poller and GetHostTask, and for a
+/// cancellation.
 fn at(step: &std::sync::Mutex<&'static str>, name: &'static str) {
     *step.lock().expect("step") = name;
     jobs::step(name);
@@ -182,7 +196,7 @@ async fn run(
     app.store
         .host_set_status(uuid, CONNECTING, now_ms())
         .await
-        .map_err(|e| Error::from(e).with_opaque("step", "check-state"))?;
+        .map_err(|e| with_hint(Error::from(e), "check-state"))?;
     tracing::info!(host.uuid = %uuid, host.ip = %h.management_ip, new_add = mode.new_add, "connecting host");
     let started = std::time::Instant::now();
     let result = tokio::select! {
@@ -191,15 +205,36 @@ async fn run(
         why = app.hosts.stopping.cancelled() => Err(cancelled(&h, *step.lock().expect("step"), &why)),
     };
     match result {
-        Ok(()) => {
+        Ok(pinned) => {
             tracing::info!(host.uuid = %uuid, duration_ms = started.elapsed().as_millis() as u64, "host connected");
             app.hosts.tracker.track(app, uuid);
+            if !mode.new_add {
+                connected_events(app, &h, mode, &pinned).await;
+            }
             Ok(())
         }
         Err(e) => {
             tracing::warn!(host.uuid = %uuid, error = %e, "connecting host failed");
+            let opaque = |k: &str| {
+                e.opaque
+                    .as_ref()
+                    .and_then(|o| o.get(k))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            };
+            let reason = opaque("reason");
+            if let (Some(step), Some(r)) = (opaque("step"), reason.as_deref()) {
+                if r.starts_with("HOST.SSH.") {
+                    app.metrics.ssh_error(&step, r);
+                }
+            }
             if !mode.new_add {
-                mark_disconnected(app, uuid).await;
+                let why = Why {
+                    was: Some(&h.status),
+                    cause: mode.cause,
+                    reason: reason.as_deref().or(Some(e.code.as_str())),
+                };
+                mark_disconnected(app, uuid, why).await;
                 app.hosts.tracker.track(app, uuid);
                 if e.has_code(Code::HostPasswordChanged) {
                     app.hosts.tracker.password_changed(uuid);
@@ -253,39 +288,76 @@ fn with_hint(e: Error, step: &str) -> Error {
     e.with_opaque("hint", hint)
 }
 
-/// Disconnected: the status, and the `ConnectedTime::` tag goes.
-pub async fn mark_disconnected(app: &App, uuid: &str) {
+/// The events a successful reconnect records: the status it settled (if it changed), the
+/// reconnect, and a re-pinned key.
+async fn connected_events(app: &App, h: &HostRow, mode: Mode, pinned: &str) {
+    if h.status != CONNECTED {
+        let c = Change::new(Kind::StatusChanged, Some(&h.status), Some(CONNECTED));
+        events::record(app, &h.uuid, c.cause(mode.cause)).await;
+    }
+    let c = Change::new(Kind::Reconnected, Some(&h.status), Some(CONNECTED));
+    events::record(app, &h.uuid, c.cause(mode.cause)).await;
+    if let Some(old) = h.host_key_fingerprint.as_deref() {
+        if mode.repin && old != pinned {
+            let c = Change::new(Kind::HostKeyRepinned, Some(old), Some(pinned));
+            events::record(app, &h.uuid, c.cause(mode.cause)).await;
+        }
+    }
+}
+
+/// Why a host is marked Disconnected, for its event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Why<'a> {
+    /// The status it had settled in before (a connect sets Connecting while it runs); None:
+    /// the status found in the store.
+    pub was: Option<&'a str>,
+    /// See [`Mode::cause`].
+    pub cause: Option<&'a str>,
+    /// The failure's stable reason.
+    pub reason: Option<&'a str>,
+}
+
+/// Disconnected: the status, and the `ConnectedTime::` tag goes. A change from another settled
+/// status is a host event.
+pub async fn mark_disconnected(app: &App, uuid: &str, why: Why<'_>) {
     match app
         .store
         .host_set_status(uuid, DISCONNECTED, now_ms())
         .await
     {
-        Ok(Some(old)) if old != DISCONNECTED => {
-            tracing::warn!(host.uuid = %uuid, old_status = %old, "host is Disconnected");
-            if let Err(e) = app.store.tags_remove_prefix(uuid, "ConnectedTime::").await {
-                tracing::error!(host.uuid = %uuid, error = %e, "could not remove the ConnectedTime tag");
+        Ok(Some(old)) => {
+            if old != DISCONNECTED {
+                tracing::warn!(host.uuid = %uuid, old_status = %old, "host is Disconnected");
+                if let Err(e) = app.store.tags_remove_prefix(uuid, "ConnectedTime::").await {
+                    tracing::error!(host.uuid = %uuid, error = %e, "could not remove the ConnectedTime tag");
+                }
+            }
+            let was = why.was.unwrap_or(&old);
+            if was != DISCONNECTED {
+                let c = Change::new(Kind::StatusChanged, Some(was), Some(DISCONNECTED))
+                    .cause(why.cause)
+                    .reason(why.reason);
+                events::record(app, uuid, c).await;
             }
         }
-        Ok(_) => {}
+        Ok(None) => {}
         Err(e) => tracing::error!(host.uuid = %uuid, error = %e, "could not record Disconnected"),
     }
 }
 
+/// The connect itself; the host key it pinned.
 async fn connect_steps(
     app: &Arc<App>,
     h: &HostRow,
     mode: Mode,
     step: &std::sync::Mutex<&'static str>,
-) -> Result<()> {
+) -> Result<String> {
     at(step, "load-credential");
-    let cred = app
-        .hosts
-        .credential(h)
-        .map_err(|e| {
-            e.with_opaque("step", "load-credential")
-                .with_opaque("reason", "HOST.SSH.BAD_KEY")
-                .with_opaque("hint", "the stored credential cannot be decrypted with this server's secret key (was HOSTPLANE_SECRET_KEY or <data-dir>/secret.key changed?): restore the key, or set the credentials again with UpdateKVMHost")
-        })?;
+    let cred = app.hosts.credential(h).map_err(|e| {
+        e.with_opaque("step", "load-credential")
+            .with_opaque("reason", "HOST.SSH.BAD_KEY")
+            .with_opaque("hint", "the stored credential cannot be decrypted with this server's secret key (was HOSTPLANE_SECRET_KEY or <data-dir>/secret.key changed?): restore the key, or set the credentials again with UpdateKVMHost")
+    })?;
     let pin = if mode.repin {
         None
     } else {
@@ -313,8 +385,9 @@ async fn connect_steps(
         .await
         .map_err(|e| ssh_error(h, &user, port, e, mode))?;
     let result = steps_on_session(app, h, mode, &session, step).await;
+    let pinned = session.host_key_fingerprint().to_string();
     session.close().await;
-    result
+    result.map(|()| pinned)
 }
 
 async fn steps_on_session(
@@ -325,26 +398,40 @@ async fn steps_on_session(
     step: &std::sync::Mutex<&'static str>,
 ) -> Result<()> {
     let flag_path = app.configs.get(keys::KVM_TAKEOVER_FLAG_PATH);
+    at(step, "check-sudo");
+    let access = session
+        .check_access(&flag_path)
+        .await
+        .map_err(|e| sudo_step(h, session.username(), "check-sudo", &flag_path, e))?;
     if mode.new_add {
         at(step, "check-takeover");
-        check_takeover(app, h, session, &flag_path).await?;
+        check_takeover(app, h, &access.flag, &flag_path).await?;
     }
     at(step, "collect-facts");
     let f = session
-        .collect_facts()
+        .collect_facts_with(&access)
         .await
         .map_err(|e| ssh_step(h, "collect-facts", e))?;
+    if let Some(why) = &f.root_facts_error {
+        tracing::warn!(host.uuid = %h.uuid, error = %why, "facts that need root could not be read through sudo");
+    }
     at(step, "check-host");
     facts::check(app, h, &f, mode.new_add).await?;
     at(step, "write-takeover-flag");
-    session.write_takeover_flag(&flag_path, &h.uuid).await.map_err(|e| {
-        ssh_step(h, "write-takeover-flag", e).with_opaque(
-            "hint",
-            format!(
-                "hostplane marks a host it manages in {flag_path}; let the login user write there, or point the global config kvm.takeOverFlagPath at a path it can write (for example ~/.hostplane/takeOver)"
+    session
+        .write_takeover_flag(&flag_path, &h.uuid)
+        .await
+        .map_err(|e| match e {
+            SshError::Sudo { .. } => {
+                sudo_step(h, session.username(), "write-takeover-flag", &flag_path, e)
+            }
+            e => ssh_step(h, "write-takeover-flag", e).with_opaque(
+                "hint",
+                format!(
+                    "hostplane marks a host it manages in {flag_path}; let the login user write there, or point the global config kvm.takeOverFlagPath at a path it can write (for example ~/.hostplane/takeOver)"
+                ),
             ),
-        )
-    })?;
+        })?;
     at(step, "save");
     facts::save(
         app,
@@ -357,12 +444,18 @@ async fn steps_on_session(
     Ok(())
 }
 
-async fn check_takeover(app: &App, h: &HostRow, session: &Session, path: &str) -> Result<()> {
-    let flag = match session.read_takeover_flag(path).await {
+/// Decide on the flag `check-sudo` read at `path`.
+pub(super) async fn check_takeover(
+    app: &App,
+    h: &HostRow,
+    flag: &std::result::Result<Option<TakeoverFlag>, SshError>,
+    path: &str,
+) -> Result<()> {
+    let flag = match flag {
         Ok(f) => f,
         Err(e) => {
             // As in ZStack: a flag that cannot be read does not block the add.
-            tracing::warn!(host.uuid = %h.uuid, error = %e, "could not read the takeover flag");
+            tracing::warn!(host.uuid = %h.uuid, error = %e, path, "could not read the takeover flag");
             return Ok(());
         }
     };
@@ -400,7 +493,7 @@ async fn check_takeover(app: &App, h: &HostRow, session: &Session, path: &str) -
 }
 
 /// The error of a failed SSH step, with the step, a stable reason and a fix.
-fn ssh_error(h: &HostRow, user: &str, port: u16, e: SshError, mode: Mode) -> Error {
+pub(super) fn ssh_error(h: &HostRow, user: &str, port: u16, e: SshError, mode: Mode) -> Error {
     let ip = &h.management_ip;
     let (step, reason, details, hint) = match &e {
         SshError::PortClosed { waited, .. } => (
@@ -467,6 +560,63 @@ fn ssh_error(h: &HostRow, user: &str, port: u16, e: SshError, mode: Mode) -> Err
         .with_opaque("step", step)
         .with_opaque("reason", reason)
         .with_opaque("hint", hint)
+}
+
+/// The error of a step that needs sudo: sudo's reason as `HOST.SUDO.<PROBLEM>`, and both fixes
+/// (sudo for hostplane's helper, or a flag path the login user can write). Other errors as
+/// [`ssh_step`].
+pub(super) fn sudo_step(
+    h: &HostRow,
+    user: &str,
+    step: &str,
+    flag_path: &str,
+    e: SshError,
+) -> Error {
+    let SshError::Sudo { problem, .. } = &e else {
+        return ssh_step(h, step, e);
+    };
+    let reason = format!(
+        "HOST.SUDO.{}",
+        problem.as_str().to_ascii_uppercase().replace('-', "_")
+    );
+    let hint = format!(
+        "{}; or point the global config kvm.takeOverFlagPath at a path user {user} can write (for example ~/.hostplane/takeOver): hostplane then runs nothing with sudo, and facts that need root are missing",
+        problem.hint()
+    );
+    let details = format!(
+        "user {user} on host[uuid:{}, ip:{}] is not root and needs sudo for the takeover flag {flag_path}: {e}",
+        h.uuid, h.management_ip
+    );
+    Error::operation(format!("{details}. Step [{step}] failed; fix: {hint}"))
+        .with_opaque("step", step)
+        .with_opaque("reason", reason)
+        .with_opaque("hint", hint)
+}
+
+/// The stable reason of an SSH failure (as in the `reason` of add and reconnect errors).
+pub fn ssh_reason(e: &SshError) -> &'static str {
+    match e {
+        SshError::PortClosed { .. } => "HOST.SSH.PORT_CLOSED",
+        SshError::Unreachable {
+            cause: Unreachable::Refused,
+            ..
+        } => "HOST.SSH.PORT_REFUSED",
+        SshError::Unreachable {
+            cause: Unreachable::NoRoute,
+            ..
+        } => "HOST.SSH.NO_ROUTE",
+        SshError::Unreachable {
+            cause: Unreachable::NameNotResolved,
+            ..
+        } => "HOST.SSH.NAME_NOT_RESOLVED",
+        SshError::AuthFailed { .. } => "HOST.SSH.AUTH_FAILED",
+        SshError::HostKeyMismatch { .. } => "HOST.SSH.HOST_KEY_CHANGED",
+        SshError::Timeout { .. } => "HOST.SSH.TIMEOUT",
+        SshError::Protocol(_) => "HOST.SSH.PROTOCOL",
+        SshError::BadKey(_) => "HOST.SSH.BAD_KEY",
+        SshError::Command { .. } => "HOST.SSH.COMMAND_FAILED",
+        SshError::Sudo { .. } => "HOST.SUDO.FAILED",
+    }
 }
 
 /// The error of an SSH command that failed at `step`, with the connector's hint for it

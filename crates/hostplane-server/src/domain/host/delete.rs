@@ -5,7 +5,8 @@
 //! and waited for; an Enabled host is Disabled (not undone if the deletion fails, as in
 //! ZStack); tracking stops; then, in one transaction, the row and its tags go and a record of
 //! the takeover flag still to remove is written ([`super::cleanup`]). The flag is removed
-//! best-effort — only if it still names this host, so another manager's flag is never touched.
+//! best-effort — only if it still names this host, so another manager's flag is never touched
+//! (through sudo when the login is not root, as every flag command).
 //! Permissive waits for that removal, bounded by short timeouts; Enforcing never waits on the
 //! host at all (the removal runs in the background), so an unreachable host is deleted at once.
 //! A crash at any point leaves either the whole host or none of it, and a pending removal is
@@ -14,6 +15,7 @@
 use std::sync::Arc;
 
 use super::connect::CANCEL_DELETED;
+use super::events::{self, Change, Kind};
 use super::{cleanup, DISABLED, ENABLED};
 use crate::domain::api::operation;
 use crate::domain::{App, Output};
@@ -72,9 +74,12 @@ pub async fn remove_host(app: &Arc<App>, uuid: &str, enforcing: bool) -> Result<
         return Ok(());
     };
     if h.state == ENABLED {
-        app.store.host_set_state(uuid, DISABLED, now_ms()).await?;
+        super::state::store_state(app, uuid, ENABLED, DISABLED).await?;
     }
     app.hosts.tracker.untrack(uuid);
+    // Recorded while the row still holds the host's name and IP.
+    let c = Change::new(Kind::Deleted, Some(&h.status), None);
+    events::record(app, uuid, c).await;
     app.store.host_delete_with_cleanup(uuid, now_ms()).await?;
     tracing::info!(host.uuid = %uuid, enforcing, "host deleted");
     let flag = cleanup::run_one(app.clone(), uuid.to_string());

@@ -23,10 +23,20 @@ fn refuse(step: &str, reason: &str, details: String, hint: &str) -> Error {
         .with_opaque("hint", hint)
 }
 
-/// The admission checks, in order.
+/// The admission checks, in order: the first refusal, as a connect reports it.
 pub async fn check(app: &App, h: &HostRow, f: &Facts, new_add: bool) -> Result<()> {
+    match refusals(app, h, f, new_add).await?.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Every admission check that refuses the host (CheckKVMHost reports them all; a connect
+/// stops at the first). Each check is independent of the others' outcome.
+pub async fn refusals(app: &App, h: &HostRow, f: &Facts, new_add: bool) -> Result<Vec<Error>> {
+    let mut out = Vec::new();
     if f.hvm.is_none() && !f.dev_kvm {
-        return Err(refuse(
+        out.push(refuse(
             "check-virtualization",
             "HOST.PREFLIGHT.NO_VIRTUALIZATION",
             format!(
@@ -38,29 +48,25 @@ pub async fn check(app: &App, h: &HostRow, f: &Facts, new_add: bool) -> Result<(
     }
     let reserved = app.configs.get(keys::KVM_RESERVED_MEMORY).0;
     match f.mem_total_bytes {
-        None => {
-            return Err(refuse(
-                "check-memory",
-                "HOST.PREFLIGHT.MEMORY_UNKNOWN",
-                format!("cannot read MemTotal from /proc/meminfo on host[ip:{}]", h.management_ip),
-                "make /proc/meminfo readable for the login user",
-            ))
-        }
-        Some(total) if total < reserved => {
-            return Err(refuse(
-                "check-memory",
-                "HOST.PREFLIGHT.MEMORY_TOO_LOW",
-                format!(
-                    "The host[uuid:{}]'s available memory capacity[{total}] is lower than the reserved capacity[{reserved}]",
-                    h.uuid
-                ),
-                "give the host more memory, or lower the global config kvm.reservedMemory",
-            ))
-        }
+        None => out.push(refuse(
+            "check-memory",
+            "HOST.PREFLIGHT.MEMORY_UNKNOWN",
+            format!("cannot read MemTotal from /proc/meminfo on host[ip:{}]", h.management_ip),
+            "make /proc/meminfo readable for the login user",
+        )),
+        Some(total) if total < reserved => out.push(refuse(
+            "check-memory",
+            "HOST.PREFLIGHT.MEMORY_TOO_LOW",
+            format!(
+                "The host[uuid:{}]'s available memory capacity[{total}] is lower than the reserved capacity[{reserved}]",
+                h.uuid
+            ),
+            "give the host more memory, or lower the global config kvm.reservedMemory",
+        )),
         Some(_) => {}
     }
-    let Some(arch) = f.architecture.as_deref() else {
-        return Err(refuse(
+    match f.architecture.as_deref() {
+        None => out.push(refuse(
             "check-architecture",
             "HOST.PREFLIGHT.NO_ARCHITECTURE",
             format!(
@@ -68,26 +74,28 @@ pub async fn check(app: &App, h: &HostRow, f: &Facts, new_add: bool) -> Result<(
                 h.name, h.management_ip
             ),
             "make `uname -m` work for the login user",
-        ));
-    };
-    let cluster = app
-        .store
-        .cluster_get(&h.cluster_uuid)
-        .await?
-        .ok_or_else(|| {
-            Error::not_found(format!("cluster[uuid:{}] is not existing", h.cluster_uuid))
-        })?;
-    if let Some(carch) = cluster.architecture.as_deref() {
-        if carch != arch {
-            return Err(refuse(
-                "check-architecture",
-                "HOST.PREFLIGHT.ARCH_MISMATCH",
-                format!(
-                    "cluster[uuid:{}]'s architecture is {carch}, not match the host[name:{}, ip:{}] architecture {arch}",
-                    cluster.uuid, h.name, h.management_ip
-                ),
-                "add the host to a cluster of its own architecture",
-            ));
+        )),
+        Some(arch) => {
+            let cluster = app
+                .store
+                .cluster_get(&h.cluster_uuid)
+                .await?
+                .ok_or_else(|| {
+                    Error::not_found(format!("cluster[uuid:{}] is not existing", h.cluster_uuid))
+                })?;
+            if let Some(carch) = cluster.architecture.as_deref() {
+                if carch != arch {
+                    out.push(refuse(
+                        "check-architecture",
+                        "HOST.PREFLIGHT.ARCH_MISMATCH",
+                        format!(
+                            "cluster[uuid:{}]'s architecture is {carch}, not match the host[name:{}, ip:{}] architecture {arch}",
+                            cluster.uuid, h.name, h.management_ip
+                        ),
+                        "add the host to a cluster of its own architecture",
+                    ));
+                }
+            }
         }
     }
     if new_add {
@@ -96,8 +104,25 @@ pub async fn check(app: &App, h: &HostRow, f: &Facts, new_add: bool) -> Result<(
             f.os_release.as_deref(),
             f.os_version.as_deref(),
         );
-        let (Some(d), Some(r), Some(v)) = os else {
-            return Err(refuse(
+        if let (Some(d), Some(r), Some(v)) = os {
+            let mine = format!("{d};{r};{v}");
+            // ZStack compares with one other host: the oldest that is not Connecting and knows its OS.
+            if let Some((pd, pr, pv)) = app.store.host_os_peer(&h.cluster_uuid, &h.uuid).await? {
+                let theirs = format!("{pd};{pr};{pv}");
+                if theirs != mine {
+                    out.push(refuse(
+                        "check-os",
+                        "HOST.PREFLIGHT.OS_MISMATCH",
+                        format!(
+                            "cluster[uuid:{}] already has host with os version[{theirs}], but new added host[name:{}, ip:{}] has different host os version[{mine}]",
+                            h.cluster_uuid, h.name, h.management_ip
+                        ),
+                        "add the host to a cluster whose hosts run the same OS release",
+                    ));
+                }
+            }
+        } else {
+            out.push(refuse(
                 "check-os",
                 "HOST.PREFLIGHT.OS_UNKNOWN",
                 format!(
@@ -106,25 +131,9 @@ pub async fn check(app: &App, h: &HostRow, f: &Facts, new_add: bool) -> Result<(
                 ),
                 "the host needs an /etc/os-release with ID and VERSION_ID",
             ));
-        };
-        let mine = format!("{d};{r};{v}");
-        // ZStack compares with one other host: the oldest that is not Connecting and knows its OS.
-        if let Some((pd, pr, pv)) = app.store.host_os_peer(&h.cluster_uuid, &h.uuid).await? {
-            let theirs = format!("{pd};{pr};{pv}");
-            if theirs != mine {
-                return Err(refuse(
-                    "check-os",
-                    "HOST.PREFLIGHT.OS_MISMATCH",
-                    format!(
-                        "cluster[uuid:{}] already has host with os version[{theirs}], but new added host[name:{}, ip:{}] has different host os version[{mine}]",
-                        h.cluster_uuid, h.name, h.management_ip
-                    ),
-                    "add the host to a cluster whose hosts run the same OS release",
-                ));
-            }
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 fn status_text(s: HwStatus) -> String {

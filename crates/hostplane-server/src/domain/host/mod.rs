@@ -1,6 +1,9 @@
 //! KVM hosts: the heart of hostplane.
 //!
 //! - [`add`]: AddKVMHost — validation, the `Connecting` row, the first connect, rollback.
+//! - [`check`]: CheckKVMHost — every admission check with every finding, nothing written.
+//! - [`bulk`]: AddKVMHostFromConfigFile, CheckKVMHostConfigFile (a CSV host file) and
+//!   GetHostTask (the running adds and reconnects of hosts, with their step).
 //! - [`connect`]: the connect flow shared by add, ReconnectHost and automatic reconnects;
 //!   single-flight per host; every failure names its step and a fix.
 //! - [`facts`]: what a connect learned, turned into inventory columns and system tags, and the
@@ -13,15 +16,21 @@
 //! - [`tracker`]: pinging hosts, marking them Disconnected, reconnecting them, and taking all
 //!   hosts back under management when the server starts.
 //! - [`crypto`]: host credentials encrypted at rest.
+//! - [`events`]: what happened to each host (QueryHostEvent), recorded where it happens;
+//!   [`event_hooks`]: webhook subscriptions to those events and their delivery.
 //!
 //! The SSH work itself is the `hostplane-ssh` crate's; this module decides what to do with it.
 //! Nothing here knows HTTP. A host password never appears in a log line or an error.
 
 pub mod add;
+pub mod bulk;
+pub mod check;
 pub mod cleanup;
 pub mod connect;
 pub mod crypto;
 pub mod delete;
+pub mod event_hooks;
+pub mod events;
 pub mod facts;
 pub mod state;
 pub mod tracker;

@@ -18,6 +18,7 @@
 use std::sync::Arc;
 
 use super::connect::{connect, Mode, CANCEL_MAINTENANCE};
+use super::events::{self, Change, Kind};
 use super::{
     in_maintenance, CONNECTED, CONNECTING, DISABLED, ENABLED, MAINTENANCE, PRE_MAINTENANCE,
 };
@@ -68,8 +69,13 @@ pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Out
         ))
     })?;
     if event == "maintain" {
-        let pre = next_state(&h.state, "preMaintain")
-            .ok_or_else(|| no_transition(&h.state, "preMaintain"))?;
+        let pre = next_state(&h.state, "preMaintain").ok_or_else(|| {
+            let e = no_transition(&h.state, "preMaintain");
+            Error::internal(format!(
+                "host {} is already in {}: {}",
+                h.name, h.state, e.details
+            ))
+        })?;
         let fin = next_state(pre, "maintain").ok_or_else(|| no_transition(pre, "maintain"))?;
         let waiting = h.status == CONNECTING
             && matches!(
@@ -91,7 +97,15 @@ pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Out
                 "reconnect the host first (ReconnectHost), or delete it",
             ));
         }
+        // One write: a crash never leaves the host in PreMaintenance. Both transitions are
+        // events, as ZStack's two steps are.
         app.store.host_set_state(uuid, fin, now_ms()).await?;
+        for (a, b) in [(h.state.as_str(), pre), (pre, fin)] {
+            if a != b {
+                let c = Change::new(Kind::StateChanged, Some(a), Some(b));
+                events::record(app, uuid, c).await;
+            }
+        }
         tracing::info!(host.uuid = %uuid, "host is in maintenance");
     } else {
         set_state(app, uuid, &h.state, event).await?;
@@ -105,17 +119,31 @@ pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Out
     Ok(Output::Inventory(inv))
 }
 
+/// Store a new state; a change is a host event.
+pub async fn store_state(app: &App, uuid: &str, from: &str, to: &str) -> Result<()> {
+    app.store.host_set_state(uuid, to, now_ms()).await?;
+    if from != to {
+        let c = Change::new(Kind::StateChanged, Some(from), Some(to));
+        events::record(app, uuid, c).await;
+    }
+    Ok(())
+}
+
 /// enable/disable; leaving maintenance reconnects the host.
 async fn set_state(app: &Arc<App>, uuid: &str, from: &str, event: &str) -> Result<()> {
     let to = next_state(from, event).ok_or_else(|| no_transition(from, event))?;
-    app.store.host_set_state(uuid, to, now_ms()).await?;
+    store_state(app, uuid, from, to).await?;
     if in_maintenance(from) && !in_maintenance(to) {
         app.store
             .host_set_status(uuid, CONNECTING, now_ms())
             .await?;
         let (a, u) = (app.clone(), uuid.to_string());
+        let mode = Mode {
+            cause: Some("maintenance-exit"),
+            ..Mode::default()
+        };
         tokio::spawn(async move {
-            if let Err(e) = connect(&a, &u, Mode::default()).await {
+            if let Err(e) = connect(&a, &u, mode).await {
                 tracing::warn!(host.uuid = %u, error = %e, "reconnect after maintenance failed");
             }
         });

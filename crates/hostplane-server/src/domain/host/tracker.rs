@@ -7,7 +7,8 @@
 //!   seconds apart, each bounded by `host.ping.timeout`; all tries failed → Disconnected. At
 //!   most `host.ping.parallelismDegree` tries run at once. A try is one of:
 //!   - a **login ping**: log in over SSH (host key checked against the pin) and refresh the
-//!     takeover flag's mtime, so another manager sees the host is taken;
+//!     takeover flag's mtime, so another manager sees the host is taken (through sudo when the
+//!     login is not root and cannot write the flag, as in every connect);
 //!   - a **probe**: connect to the ssh port and read sshd's identification line, no login
 //!     ([`hostplane_ssh::probe`]). It proves the host is up and its sshd not hung.
 //!
@@ -60,7 +61,7 @@ use std::time::Duration;
 use hostplane_ssh::{Session, SshError};
 use tokio::task::JoinHandle;
 
-use super::connect::{connect, mark_disconnected, Mode, PortWait};
+use super::connect::{connect, mark_disconnected, ssh_reason, Mode, PortWait, Why};
 use super::{connect_options, in_maintenance, CONNECTED, CONNECTING, DISCONNECTED};
 use crate::domain::global_config::keys;
 use crate::domain::App;
@@ -282,9 +283,16 @@ async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>) {
         // memory only while they run, not in each of the many sleeping tasks.
         match h.status.as_str() {
             CONNECTING => settle_stale_connecting(&app, &uuid).await,
-            CONNECTED if !Box::pin(ping(&app, &h, &st)).await => {
-                let _slot = app.hosts.tracker.store_slot().await;
-                mark_disconnected(&app, &uuid).await
+            CONNECTED => {
+                if let Err(reason) = Box::pin(ping(&app, &h, &st)).await {
+                    let why = Why {
+                        cause: Some("ping-failed"),
+                        reason: Some(reason),
+                        ..Why::default()
+                    };
+                    let _slot = app.hosts.tracker.store_slot().await;
+                    mark_disconnected(&app, &uuid, why).await
+                }
             }
             DISCONNECTED => Box::pin(try_reconnect(&app, &h, &st)).await,
             _ => {}
@@ -327,32 +335,48 @@ async fn current_row(app: &App, uuid: &str, st: &TrackState) -> sqlx::Result<Opt
     Ok(row)
 }
 
-/// Up to maxFailure tries; true when one succeeded.
-async fn ping(app: &Arc<App>, h: &HostRow, st: &TrackState) -> bool {
+/// Why a ping try failed: a `HOST.SSH.*` reason, or one of these.
+const PING_TIMEOUT: &str = "HOST.PING.TIMEOUT";
+const PING_NO_CREDENTIAL: &str = "HOST.PING.NO_CREDENTIAL";
+
+/// Up to maxFailure tries; Ok when one succeeded, else the last try's reason.
+async fn ping(app: &Arc<App>, h: &HostRow, st: &TrackState) -> Result<(), &'static str> {
     let tries = app.configs.get(keys::HOST_PING_MAX_FAILURE).max(1);
     let timeout = app
         .configs
         .get(keys::HOST_PING_TIMEOUT)
         .max(Duration::from_secs(1));
     let pause = app.configs.get(keys::HOST_PING_SLEEP_AFTER_FAILURE);
+    let mut reason = PING_TIMEOUT;
     for i in 0..tries {
-        let ok = {
+        let r = {
             let limit = app.configs.get(keys::HOST_PING_PARALLELISM).max(1) as usize;
             let _slot = app.hosts.tracker.ping_gate.enter(limit).await;
-            tokio::time::timeout(timeout, ping_try(app, h, st, timeout))
+            let started = std::time::Instant::now();
+            let r = tokio::time::timeout(timeout, ping_try(app, h, st, timeout))
                 .await
-                .unwrap_or(false)
+                .unwrap_or(Err(PING_TIMEOUT));
+            app.metrics.ping(started.elapsed(), r.err());
+            r
         };
-        if ok {
-            return true;
+        match r {
+            Ok(()) => return Ok(()),
+            Err(why) => reason = why,
         }
         *st.session.lock().await = None;
         if i + 1 < tries {
             tokio::time::sleep(pause).await;
         }
     }
-    tracing::warn!(host.uuid = %h.uuid, tries, "host did not answer its pings");
-    false
+    tracing::warn!(host.uuid = %h.uuid, tries, reason, "host did not answer its pings");
+    Err(reason)
+}
+
+/// A ping's SSH failure: counted, and its reason.
+fn ping_ssh_error(app: &App, e: &SshError) -> &'static str {
+    let reason = ssh_reason(e);
+    app.metrics.ssh_error("ping", reason);
+    reason
 }
 
 /// Whether this round may probe instead of logging in: no persistent sessions, and the
@@ -370,7 +394,12 @@ fn probe_due(app: &App, st: &TrackState) -> bool {
 }
 
 /// One try: a probe when one is due and sshd still says what it said before, else a login ping.
-async fn ping_try(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Duration) -> bool {
+async fn ping_try(
+    app: &Arc<App>,
+    h: &HostRow,
+    st: &TrackState,
+    timeout: Duration,
+) -> Result<(), &'static str> {
     if probe_due(app, st) {
         let port = h.ssh_port.unwrap_or(22) as u16;
         match hostplane_ssh::read_banner(&h.management_ip, port, timeout).await {
@@ -380,24 +409,24 @@ async fn ping_try(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Duratio
                     match known.as_ref() {
                         None => {
                             *known = Some(line);
-                            return true;
+                            return Ok(());
                         }
-                        Some(k) if *k == line => return true,
+                        Some(k) if *k == line => return Ok(()),
                         Some(_) => {}
                     }
                 }
                 // Learnt only once a login accepted the host: a failed login leaves the old
                 // line, so every further try logs in again instead of passing as a probe.
                 tracing::info!(host.uuid = %h.uuid, "sshd's identification changed; logging in to check the host key");
-                let ok = login_ping(app, h, st, timeout).await;
-                if ok {
+                let r = login_ping(app, h, st, timeout).await;
+                if r.is_ok() {
                     *st.banner.lock().expect("banner") = Some(line);
                 }
-                return ok;
+                return r;
             }
             Err(e) => {
                 tracing::debug!(host.uuid = %h.uuid, error = %e, "ping probe failed");
-                return false;
+                return Err(ping_ssh_error(app, &e));
             }
         }
     }
@@ -405,12 +434,17 @@ async fn ping_try(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Duratio
 }
 
 /// Log in (or use the persistent session) and refresh the takeover flag.
-async fn login_ping(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Duration) -> bool {
+async fn login_ping(
+    app: &Arc<App>,
+    h: &HostRow,
+    st: &TrackState,
+    timeout: Duration,
+) -> Result<(), &'static str> {
     let reuse = app.configs.get(keys::HOST_PING_REUSE_SESSION);
     let mut guard = st.session.lock().await;
     if guard.is_none() {
         let Ok(cred) = app.hosts.credential(h) else {
-            return false;
+            return Err(PING_NO_CREDENTIAL);
         };
         let mut opts = connect_options(&app.configs, h.host_key_fingerprint.clone());
         opts.port_wait = Duration::ZERO;
@@ -430,7 +464,7 @@ async fn login_ping(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Durat
             Ok(s) => *guard = Some(s),
             Err(e) => {
                 tracing::debug!(host.uuid = %h.uuid, error = %e, "ping could not open a session");
-                return false;
+                return Err(ping_ssh_error(app, &e));
             }
         }
     }
@@ -444,21 +478,23 @@ async fn login_ping(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Durat
         ping_interval(app) * (every - 1) + timeout
     };
     let started = tokio::time::Instant::now();
-    let ok = match session.touch_takeover_flag(&path, ahead).await {
-        Ok(()) => true,
+    let r = match session.touch_takeover_flag(&path, ahead).await {
+        Ok(()) => Ok(()),
         // The flag is gone (a reboot cleared /var/run, say): write it again.
         Err(SshError::Command {
             exit_status: Some(2),
             ..
-        }) => {
-            session.write_takeover_flag(&path, &h.uuid).await.is_ok()
-                && session.touch_takeover_flag(&path, ahead).await.is_ok()
+        }) => match session.write_takeover_flag(&path, &h.uuid).await {
+            Ok(()) => session.touch_takeover_flag(&path, ahead).await,
+            Err(e) => Err(e),
         }
+        .map_err(|e| ping_ssh_error(app, &e)),
         Err(e) => {
             tracing::debug!(host.uuid = %h.uuid, error = %e, "ping failed");
-            false
+            Err(ping_ssh_error(app, &e))
         }
     };
+    let ok = r.is_ok();
     if ok {
         // ZStack's rule: fresh while younger than one interval.
         *st.flag_fresh_until.lock().expect("fresh") = Some(started + ahead + ping_interval(app));
@@ -468,7 +504,7 @@ async fn login_ping(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Durat
             s.close().await;
         }
     }
-    ok
+    r
 }
 
 async fn try_reconnect(app: &Arc<App>, h: &HostRow, st: &TrackState) {
@@ -488,11 +524,12 @@ async fn try_reconnect(app: &Arc<App>, h: &HostRow, st: &TrackState) {
     {
         return;
     }
-    let once = Mode {
+    let mode = Mode {
+        cause: Some("auto-reconnect"),
         port: PortWait::Once,
         ..Mode::default()
     };
-    match connect(app, &h.uuid, once).await {
+    match connect(app, &h.uuid, mode).await {
         Ok(()) => {
             st.failed_reconnects.store(0, Ordering::SeqCst);
             tracing::info!(host.uuid = %h.uuid, "host reconnected automatically");
@@ -519,7 +556,11 @@ async fn settle_stale_connecting(app: &Arc<App>, uuid: &str) {
     if let Ok(Some(h)) = app.store.host_get(uuid).await {
         if h.status == CONNECTING && app.hosts.connect_step(uuid).is_none() {
             tracing::info!(host.uuid = %uuid, "a connect ended without recording it; the host is Disconnected");
-            mark_disconnected(app, uuid).await;
+            let why = Why {
+                cause: Some("connect-unrecorded"),
+                ..Why::default()
+            };
+            mark_disconnected(app, uuid, why).await;
         }
     }
 }
@@ -548,7 +589,12 @@ pub async fn recover(app: &Arc<App>) -> anyhow::Result<Recovered> {
     let mut r = Recovered::default();
     for (uuid, connected_before) in app.store.hosts_connecting().await? {
         if connected_before {
-            mark_disconnected(app, &uuid).await;
+            let why = Why {
+                cause: Some("boot"),
+                reason: Some("HOST.CONNECT.CUT_OFF"),
+                ..Why::default()
+            };
+            mark_disconnected(app, &uuid, why).await;
             r.disconnected += 1;
         } else {
             tracing::warn!(host.uuid = %uuid, "rolling back a host whose add was cut off by the stop");
@@ -619,12 +665,18 @@ async fn reconnect_at_start(app: &Arc<App>, uuid: &str) {
         .max(Duration::from_secs(1));
     if !super::port_open(&h.management_ip, h.ssh_port.unwrap_or(22) as u16, wait).await {
         if h.status != super::DISCONNECTED {
+            let why = Why {
+                cause: Some("boot"),
+                reason: Some("HOST.SSH.PORT_CLOSED"),
+                ..Why::default()
+            };
             let _slot = app.hosts.tracker.store_slot().await;
-            mark_disconnected(app, uuid).await;
+            mark_disconnected(app, uuid, why).await;
         }
         return;
     }
     let once = Mode {
+        cause: Some("boot"),
         port: PortWait::Once,
         ..Mode::default()
     };

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use hostplane_testkit::server::Server;
 use hostplane_testkit::sshd::{SshdHost, SshdOptions};
-use reqwest::blocking::Client;
-use serde_json::{json, Value};
+
+use super::common::Api;
 
 /// How long the Python script may run (each async call costs it at least one 1 s poll).
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -117,65 +117,6 @@ fn python() -> PathBuf {
     py
 }
 
-/// Just enough REST to log in and change a global config.
-struct Rest {
-    base: String,
-    session: String,
-    http: Client,
-}
-
-impl Rest {
-    fn login(base: &str) -> Rest {
-        use sha2::Digest;
-        let http = Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap();
-        let password = hex::encode(sha2::Sha512::digest(b"password"));
-        let r: Value = http
-            .put(format!("{base}/zstack/v1/accounts/login"))
-            .json(&json!({"logInByAccount": {"accountName": "admin", "password": password}}))
-            .send()
-            .and_then(|r| r.error_for_status())
-            .expect("REST login")
-            .json()
-            .unwrap();
-        let session = r["inventory"]["uuid"]
-            .as_str()
-            .expect("session uuid")
-            .to_string();
-        Rest {
-            base: base.to_string(),
-            session,
-            http,
-        }
-    }
-
-    /// An async PUT action: 202, then poll the job until it is done.
-    fn action(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .put(format!("{}/zstack/v1{path}", self.base))
-            .header("Authorization", format!("OAuth {}", self.session))
-            .json(&body)
-            .send()
-            .expect("PUT");
-        assert_eq!(r.status().as_u16(), 202, "{path}: {:?}", r.text());
-        let job: Value = r.json().unwrap();
-        let location = job["location"].as_str().expect("location").to_string();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let r = self.http.get(&location).send().expect("poll");
-            if r.status().as_u16() != 202 {
-                assert_eq!(r.status().as_u16(), 200, "{path}: {:?}", r.text());
-                return r.json().unwrap();
-            }
-            assert!(Instant::now() < deadline, "{path}: job still running");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
 #[test]
 fn zstack_mcp_client_end_to_end() {
     let python = python();
@@ -184,12 +125,14 @@ fn zstack_mcp_client_end_to_end() {
         Default::default(),
     );
     let host = SshdHost::start(SshdOptions::default());
-    let rest = Rest::login(&server.base);
-    let r = rest.action(
-        "/global-configurations/kvm/takeOverFlagPath/actions",
-        json!({"updateGlobalConfig": {"value": "~/.hostplane/takeOver"}}),
+    let mut rest = Api::new(&server.base);
+    rest.login("admin", "password");
+    let r = rest.set_config("kvm", "takeOverFlagPath", "~/.hostplane/takeOver");
+    assert_eq!(
+        r.body["inventory"]["value"], "~/.hostplane/takeOver",
+        "{}",
+        r.text
     );
-    assert_eq!(r["inventory"]["value"], "~/.hostplane/takeOver", "{r}");
 
     let script = workspace_root().join("tests/e2e/zstack_mcp_client.py");
     let mut child = Command::new(&python)

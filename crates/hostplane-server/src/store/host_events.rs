@@ -1,0 +1,103 @@
+//! Host events: one row per change of a host (status, state, add, delete, reconnect, re-pinned
+//! host key), kept for the retention the domain sweeps by, and queried through the query
+//! language (`HostEvent` in `domain::catalogue`). Rows outlive their host.
+
+use sqlx::Row;
+
+use super::Store;
+
+/// An event to record. The host's name and IP are copied from its row, if it still has one.
+#[derive(Debug, Clone)]
+pub struct NewHostEvent<'a> {
+    pub host_uuid: &'a str,
+    pub kind: &'a str,
+    pub from: Option<&'a str>,
+    pub to: Option<&'a str>,
+    pub cause: &'a str,
+    pub reason: Option<&'a str>,
+    pub job_uuid: Option<&'a str>,
+    pub management_node_uuid: &'a str,
+    pub now: i64,
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostEventRow {
+    pub id: i64,
+    pub host_uuid: String,
+    pub host_name: Option<String>,
+    pub management_ip: Option<String>,
+    pub kind: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub cause: String,
+    pub reason: Option<String>,
+    pub job_uuid: Option<String>,
+    pub management_node_uuid: Option<String>,
+    pub create_date: i64,
+}
+
+impl Store {
+    /// Record an event; returns it as stored (with its id and the host's name and IP).
+    pub async fn host_event_insert(&self, e: &NewHostEvent<'_>) -> sqlx::Result<HostEventRow> {
+        let r = sqlx::query(
+            "INSERT INTO host_event (host_uuid, host_name, management_ip, type, from_value, to_value, cause, reason, \
+             job_uuid, management_node_uuid, create_date) \
+             VALUES ($1, (SELECT name FROM host WHERE uuid = $1), (SELECT management_ip FROM host WHERE uuid = $1), \
+             $2, $3, $4, $5, $6, $7, $8, $9) \
+             RETURNING id, host_name, management_ip",
+        )
+        .bind(e.host_uuid)
+        .bind(e.kind)
+        .bind(e.from)
+        .bind(e.to)
+        .bind(e.cause)
+        .bind(e.reason)
+        .bind(e.job_uuid)
+        .bind(e.management_node_uuid)
+        .bind(e.now)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(HostEventRow {
+            id: r.try_get("id")?,
+            host_uuid: e.host_uuid.to_string(),
+            host_name: r.try_get("host_name")?,
+            management_ip: r.try_get("management_ip")?,
+            kind: e.kind.to_string(),
+            from: e.from.map(str::to_string),
+            to: e.to.map(str::to_string),
+            cause: e.cause.to_string(),
+            reason: e.reason.map(str::to_string),
+            job_uuid: e.job_uuid.map(str::to_string),
+            management_node_uuid: Some(e.management_node_uuid.to_string()),
+            create_date: e.now,
+        })
+    }
+
+    /// Remove events older than `before` (epoch ms), and all but the newest `keep` events.
+    /// Returns how many went.
+    pub async fn host_events_sweep(&self, before: i64, keep: i64) -> sqlx::Result<u64> {
+        let old = sqlx::query("DELETE FROM host_event WHERE create_date < $1")
+            .bind(before)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        // The id of the oldest event to keep: everything below it goes.
+        let cut: Option<i64> =
+            sqlx::query("SELECT id FROM host_event ORDER BY id DESC LIMIT 1 OFFSET $1")
+                .bind(keep.max(0))
+                .fetch_optional(self.pool())
+                .await?
+                .map(|r| r.try_get("id"))
+                .transpose()?;
+        let over = match cut {
+            Some(id) => sqlx::query("DELETE FROM host_event WHERE id <= $1")
+                .bind(id)
+                .execute(self.pool())
+                .await?
+                .rows_affected(),
+            None => 0,
+        };
+        Ok(old + over)
+    }
+}
