@@ -143,7 +143,10 @@ pub async fn admin_has_default_password(store: &Store) -> anyhow::Result<bool> {
         return Ok(false);
     };
     let digest = sha512_hex(DEFAULT_ADMIN_PASSWORD);
-    Ok(tokio::task::spawn_blocking(move || verify_digest(&digest, &admin.password_hash)).await?)
+    Ok(tokio::task::spawn_blocking(move || {
+        verify_with_memory(&digest, &admin.password_hash, &mut Vec::new())
+    })
+    .await?)
 }
 
 fn session_inventory(token: &str, s: &SessionRow) -> Inventory {
@@ -316,10 +319,11 @@ pub async fn update_account(app: &App, session: &SessionRow, p: UpdateAccount) -
         ));
     }
     if let Some(old) = p.old_password.as_deref() {
-        let (old, hash) = (old.to_string(), account.password_hash.clone());
-        let ok = tokio::task::spawn_blocking(move || verify_digest(&old, &hash))
-            .await
-            .map_err(|e| Error::internal(format!("password check failed: {e}")))?;
+        // On the bounded verifier threads, like a login.
+        let ok = app
+            .logins
+            .verify(old.to_string(), account.password_hash.clone())
+            .await?;
         if !ok {
             return Err(Error::invalid_argument(format!(
                 "the old password of account[uuid:{uuid}, name:{}] is not correct",
