@@ -49,10 +49,10 @@ pub fn starting(path: &str) -> axum::response::Response {
             "the management node is starting (opening its store); call again in a moment",
         )
     };
-    let mut r = error_response(
-        &e.with_opaque("reason", "NODE.STARTING")
-            .with_opaque("hint", "retry in a second; IsReadyToGo answers once the node serves"),
-    )
+    let mut r = error_response(&e.with_opaque("reason", "NODE.STARTING").with_opaque(
+        "hint",
+        "retry in a second; IsReadyToGo answers once the node serves",
+    ))
     .into_response();
     r.headers_mut()
         .insert(CONNECTION, HeaderValue::from_static("close"));
