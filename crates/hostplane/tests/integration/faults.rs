@@ -393,6 +393,7 @@ fn add_expect(f: Fault) -> Expect {
     let flap_failures = [
         "wait-for-ssh-port",
         "ssh-login",
+        "check-sudo",
         "check-takeover",
         "collect-facts",
         "write-takeover-flag",
@@ -404,7 +405,8 @@ fn add_expect(f: Fault) -> Expect {
         Fault::Down => fails(None, "wait-for-ssh-port", "HOST.SSH.PORT_REFUSED", 4),
         Fault::RefuseAuth => fails(None, "ssh-login", "HOST.SSH.AUTH_FAILED", 5),
         Fault::Hang => fails(None, "ssh-login", "HOST.SSH.TIMEOUT", SSH_TIMEOUT + 4),
-        Fault::Drop => fails(None, "collect-facts", "HOST.SSH.CONNECTION_LOST", 6),
+        // The first command after the login (check-sudo's read of the flag) is cut.
+        Fault::Drop => fails(None, "check-sudo", "HOST.SSH.CONNECTION_LOST", 6),
         Fault::Slow => ok("Connected", 15),
         // The operator gave the fingerprint recorded before the host was reinstalled.
         Fault::KeyChange => fails(None, "verify-host-key", "HOST.SSH.HOST_KEY_CHANGED", 5),
@@ -439,7 +441,7 @@ fn reconnect_expect(f: Fault) -> Expect {
         ),
         Fault::RefuseAuth => fails(d, "ssh-login", "HOST.SSH.AUTH_FAILED", 5),
         Fault::Hang => fails(d, "ssh-login", "HOST.SSH.TIMEOUT", SSH_TIMEOUT + 4),
-        Fault::Drop => fails(d, "collect-facts", "HOST.SSH.CONNECTION_LOST", 6),
+        Fault::Drop => fails(d, "check-sudo", "HOST.SSH.CONNECTION_LOST", 6),
         Fault::Slow => ok("Connected", 15),
         Fault::KeyChange => fails(d, "verify-host-key", "HOST.SSH.HOST_KEY_CHANGED", 5),
         // It waits through the down phases; a cut mid-way is the other answer.
@@ -449,6 +451,8 @@ fn reconnect_expect(f: Fault) -> Expect {
                 (d, Some("wait-for-ssh-port"), Some("HOST.SSH.PORT_CLOSED")),
                 (d, Some("ssh-login"), Some("HOST.SSH.PROTOCOL")),
                 (d, Some("ssh-login"), Some("HOST.SSH.TIMEOUT")),
+                (d, Some("check-sudo"), Some("HOST.SSH.CONNECTION_LOST")),
+                (d, Some("check-sudo"), Some("HOST.SSH.TIMEOUT")),
                 (d, Some("collect-facts"), Some("HOST.SSH.CONNECTION_LOST")),
                 (d, Some("collect-facts"), Some("HOST.SSH.TIMEOUT")),
                 (
@@ -673,7 +677,7 @@ fn every_failed_step_names_a_fix() {
         drop: Some(true),
         ..Default::default()
     });
-    expect("a connection cut", &b.add(&h, json!({})), "collect-facts");
+    expect("a connection cut", &b.add(&h, json!({})), "check-sudo");
     heal(&h);
     expect(
         "no virtualization",
@@ -703,9 +707,9 @@ fn every_failed_step_names_a_fix() {
         "check-os",
     );
     expect(
-        "a login user that cannot write the flag",
+        "a login user that is not root and has no sudo",
         &b.add(&odd_host("127.82.3."), json!({"password": "password"})),
-        "write-takeover-flag",
+        "check-sudo",
     );
     // Reconnect.
     h.apply(&FaultChange {
