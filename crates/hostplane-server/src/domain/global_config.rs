@@ -175,6 +175,7 @@ config_keys! {
     HOST_MAINTENANCE_POLICY: String = ("host", "host.maintenance.policy", "StopVmOnMigrationFailure", Check::OneOf(&["StopVmOnMigrationFailure", "JustMigrate"]), Compat, "what maintenance does when a VM cannot migrate");
     HOST_ADD_BATCH_LIMIT: i64 = ("host", "add.batchLimit", "500", Check::Long(1, 100000), Compat, "hosts one batch add may name");
     HOST_ADD_PARALLELISM: i64 = ("host", "add.parallelismDegree", "30", Check::Long(1, 100000), Live, "hostplane: AddKVMHost calls connecting at once (ZStack fixes 30)");
+    HOST_ADD_FAIL_FAST: bool = ("host", "add.failFast", "true", Check::Bool, Live, "hostplane: a new host whose SSH port refuses, has no route or whose name does not resolve fails the add at once (false: wait kvm.testSshPortOpenTimeout, as ZStack does)");
     HOST_EVENT_RETENTION: Duration = ("host", "event.retentionPeriod", "2592000", Check::Long(1, MAX), Live, "hostplane: seconds a host event (QueryHostEvent) is kept");
     HOST_EVENT_MAX_COUNT: i64 = ("host", "event.maxCount", "1000000", Check::Long(1, MAX), Live, "hostplane: at most this many host events are kept, the newest");
     KVM_RESERVED_MEMORY: Bytes = ("kvm", "reservedMemory", "1G", Check::Size, Live, "memory a host must have above this to be added");

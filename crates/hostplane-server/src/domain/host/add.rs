@@ -132,7 +132,11 @@ pub async fn add_kvm_host(app: &Arc<App>, mut p: AddKvmHost) -> Result<Output> {
             &uuid,
             Mode {
                 new_add: true,
-                port: PortWait::FailFast,
+                port: if app.configs.get(keys::HOST_ADD_FAIL_FAST) {
+                    PortWait::FailFast
+                } else {
+                    PortWait::Wait
+                },
                 ..Mode::default()
             },
         )
