@@ -1,7 +1,8 @@
 //! f. Footprint: cold start (spawn → first answered request, on an empty data directory, so
 //! it includes creating the database, running the migrations and hashing the admin password)
 //! and idle RSS (5 s after start, nothing connected). The cold start with 100,000 hosts in the
-//! store is measured by c, on its seeded store.
+//! store is measured by c, on its seeded store (tracker and boot reconnects off, so no host is
+//! contacted); g measures it with the default configs and every host unreachable.
 
 use std::time::Duration;
 

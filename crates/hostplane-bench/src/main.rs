@@ -7,7 +7,8 @@
 //!
 //! Benchmarks: [`add_latency`] (a), [`bulk`] (b), [`query`] (c and d), [`tracking`] (e),
 //! [`footprint`] (f), [`security`] (g: sessionless calls and login floods), [`scrape`] (h:
-//! /metrics scrape cost). Each measures its baseline in the same run where one exists.
+//! /metrics scrape cost), [`startup`] (j: start-up with every host unreachable). Each measures
+//! its baseline in the same run where one exists.
 
 mod add_latency;
 mod api;
@@ -18,6 +19,7 @@ mod query;
 mod scrape;
 mod security;
 mod seed;
+mod startup;
 mod tracking;
 
 use std::net::TcpListener;
@@ -43,8 +45,8 @@ struct Args {
     /// Tiny sizes, under a minute: checks that every benchmark still runs (CI).
     #[arg(long)]
     smoke: bool,
-    /// Only these benchmarks (comma-separated letters a-g).
-    #[arg(long, default_value = "a,b,c,d,e,f,g")]
+    /// Only these benchmarks (comma-separated letters a-j).
+    #[arg(long, default_value = "a,b,c,d,e,f,g,j")]
     only: String,
     /// Where the JSON results go (default: bench/results in the repository).
     #[arg(long)]
@@ -518,8 +520,12 @@ fn main() -> anyhow::Result<()> {
             eprintln!("h: /metrics scrape cost");
             record("h", scrape::run(&ctx).await, &mut rows);
         }
+        if want("j") {
+            eprintln!("j: start-up with every host unreachable");
+            record("j", startup::run(&ctx).await, &mut rows);
+        }
     });
-    rows.sort_by_key(|r| "fabicdegh".find(r.bench).unwrap_or(9));
+    rows.sort_by_key(|r| "fjabicdegh".find(r.bench).unwrap_or(9));
     print_table(&rows, mode);
 
     let report = json!({

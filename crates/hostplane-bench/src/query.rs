@@ -280,7 +280,9 @@ async fn run_both(
     });
     let mut f_rows = vec![Row::new(
         "f",
-        format!("cold start with {n} hosts in the store"),
+        format!(
+            "cold start with {n} hosts in the store (host.load.all and host.reconnectAllOnBoot off: no host contacted)"
+        ),
         format!("{:.0} ms (RSS {rss_loaded:.0} MiB)", ms(cold)),
     )];
     let c = if do_c {

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use hostplane_server::domain::global_config::Configs;
+use hostplane_server::domain::host::{Crypto, Secret};
 use hostplane_server::store::Store;
 use rand::{Rng, SeedableRng};
 use sqlx::any::AnyArguments;
@@ -201,13 +202,29 @@ pub async fn reuse(dir: &Path, n: usize) -> anyhow::Result<Option<Seeded>> {
 
 /// Seed `dir` (a fresh data directory) with `n` hosts in 100 clusters.
 pub async fn seed(dir: &Path, n: usize) -> anyhow::Result<Seeded> {
+    seed_with(dir, n, None).await
+}
+
+/// Seed `dir` with `n` hosts that refuse connections on `port` of loopback addresses, with
+/// sealed credentials and the default configs (the start-up benchmark).
+pub async fn seed_unreachable(dir: &Path, n: usize, port: u16) -> anyhow::Result<Seeded> {
+    seed_with(dir, n, Some(port)).await
+}
+
+async fn seed_with(dir: &Path, n: usize, unreachable: Option<u16>) -> anyhow::Result<Seeded> {
     let started = Instant::now();
     let store = Store::open_sqlite(dir).await?;
     Configs::load(&store).await?;
-    store.global_config_set("host", "load.all", "false").await?;
-    store
-        .global_config_set("host", "reconnectAllOnBoot", "false")
-        .await?;
+    let crypto = match unreachable {
+        Some(_) => Some(Crypto::load(dir, None)?),
+        None => {
+            store.global_config_set("host", "load.all", "false").await?;
+            store
+                .global_config_set("host", "reconnectAllOnBoot", "false")
+                .await?;
+            None
+        }
+    };
     let mut rng = rand::rngs::StdRng::seed_from_u64(20261);
     let now = chrono::Utc::now().timestamp_millis();
     let clusters = 100usize;
@@ -278,13 +295,26 @@ pub async fn seed(dir: &Path, n: usize) -> anyhow::Result<Seeded> {
             let fp = format!("SHA256:{}", uuid(&mut rng));
             let t = |s: &str| V::T(Some(s.to_string()));
             let disk = if i % 500 == 3 { "Error" } else { "Normal" };
+            let (ip, port, credential) = match (unreachable, &crypto) {
+                (Some(port), Some(c)) => (
+                    format!(
+                        "127.{}.{}.{}",
+                        100 + i / 62_500,
+                        (i / 250) % 250,
+                        i % 250 + 1
+                    ),
+                    port as i64,
+                    Some(c.seal(&u, &Secret::Password("password".into()))?),
+                ),
+                _ => (format!("10.{k}.{}.{}", j / 250, j % 250 + 1), 22, None),
+            };
             hosts.push(vec![
                 t(&u),
                 t(&zone),
                 t(&cluster_uuids[k]),
                 t(&name),
                 V::T(None),
-                t(&format!("10.{k}.{}.{}", j / 250, j % 250 + 1)),
+                t(&ip),
                 t("KVM"),
                 t(state),
                 t(status),
@@ -292,8 +322,8 @@ pub async fn seed(dir: &Path, n: usize) -> anyhow::Result<Seeded> {
                 t(&name),
                 t(&format!("nqn.2014-08.org.nvmexpress:uuid:{u}")),
                 t("root"),
-                V::I(Some(22)),
-                V::T(None),
+                V::I(Some(port)),
+                V::T(credential),
                 t(&fp),
                 V::T(None),
                 t(os),

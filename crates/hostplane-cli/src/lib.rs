@@ -166,6 +166,9 @@ pub struct ServeArgs {
     /// The key that encrypts host credentials: 64 hex digits (default: <data-dir>/secret.key).
     #[arg(long, env = "HOSTPLANE_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
+    /// On SIGTERM/SIGINT, seconds running jobs may go on before they end as failed.
+    #[arg(long, env = "HOSTPLANE_SHUTDOWN_GRACE", default_value_t = 20)]
+    pub shutdown_grace: u64,
     /// Require `Authorization: Bearer <this token>` on GET /metrics (default: no token; the
     /// metrics show counts only).
     #[arg(long, env = "HOSTPLANE_METRICS_TOKEN", hide_env_values = true)]
@@ -222,6 +225,7 @@ impl From<ServeArgs> for ServeConfig {
             database_url: a.database_url,
             admin_password: a.admin_password,
             secret_key: a.secret_key,
+            shutdown_grace: std::time::Duration::from_secs(a.shutdown_grace),
             metrics_token: a.metrics_token,
         }
     }

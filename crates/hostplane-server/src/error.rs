@@ -211,10 +211,41 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// The `opaque.reason` of a call that failed because the database cannot be reached.
+pub const STORE_UNAVAILABLE: &str = "STORE.UNAVAILABLE";
+/// Its fix.
+pub const STORE_UNAVAILABLE_HINT: &str = "hostplane reconnects to the database by itself: check that the database server runs and is reachable from the management server, then call the API again";
+
+/// Whether a store error means the database cannot be reached (down, restarting, the network
+/// gone, every connection busy), as opposed to a statement that failed.
+pub fn store_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL: connection exceptions (08), operator intervention such as a shutdown
+        // (57P01-57P03), and "the database system is starting up" (57P03).
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for Error {
-    /// A store failure nobody expected is an internal error; its text goes to the log only.
+    /// A store failure is an internal error whose text goes to the log only; one that means
+    /// the database cannot be reached says so, with a stable reason and a fix, so a caller can
+    /// tell it from a bug.
     fn from(e: sqlx::Error) -> Self {
-        Error::internal_logged("a database operation", e)
+        if store_unavailable(&e) {
+            Error::internal_logged("reaching the database", e)
+                .with_opaque("reason", STORE_UNAVAILABLE)
+                .with_opaque("hint", STORE_UNAVAILABLE_HINT)
+        } else {
+            Error::internal_logged("a database operation", e)
+        }
     }
 }
 

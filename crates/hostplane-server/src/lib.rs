@@ -21,7 +21,8 @@
 //! - [`error`]: the one domain error type and ZStack's error-code table.
 //! - [`metrics`]: what `GET /metrics` shows (Prometheus text), counted where things happen.
 //! - [`webhook_target`]: which URLs a webhook may be sent to.
-//! - [`server`]: start-up — open the store, load configs, take hosts back, serve.
+//! - [`server`]: start-up — open the port, open the store, settle what the last stop left,
+//!   serve, take hosts back in the background; [`shutdown`]: the graceful stop.
 //! - [`netrules`]: allow/refuse rules for the addresses callers may make the server connect to.
 //!
 //! Other crates of the workspace: `hostplane-query` (the query language: parser, catalogue
@@ -36,6 +37,7 @@ pub mod ids;
 pub mod metrics;
 pub mod netrules;
 pub mod server;
+pub mod shutdown;
 pub mod store;
 pub mod time;
 pub mod webhook_target;

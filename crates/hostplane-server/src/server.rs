@@ -1,8 +1,17 @@
 //! Start-up and shutdown of `hostplane serve`.
 //!
-//! Order matters: open the store (migrations run), load the global configs, make sure the
-//! admin account exists, end jobs a previous run left running, register this management node,
-//! take every host back under management, and only then accept requests.
+//! The port opens first: from its first second the listener answers (while the node starts,
+//! with ZStack's error body; IsReadyToGo says "not ready", see [`crate::http::gate`]). Then,
+//! in order: open the store (migrations run; a database that cannot be reached yet is tried
+//! again every 2 s, any other failure ends the start), load the global configs, make sure the
+//! admin account exists, end the jobs a previous run left running and settle the hosts it left
+//! Connecting (so a poll, a query or an add never sees the last run's half-done work),
+//! register this management node — and the full API serves ([`crate::http::limits::serve`]).
+//! What can take long runs in the background and never holds the API: taking every host back
+//! under management (`take_over_all`), the sweepers, the heartbeat, pending takeover-flag
+//! removals.
+//!
+//! On SIGTERM/SIGINT, [`crate::shutdown`] stops gracefully.
 //!
 //! The first start (the admin account was just created) prints, once, where the API is, where
 //! the data directory is, and how to change the admin password. Later starts with the default
@@ -12,10 +21,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::domain::host::{Crypto, Hosts};
+use crate::domain::cancel::Cancel;
+use crate::domain::host::{cleanup, tracker, Crypto, Hosts};
 use crate::domain::management_node::{self, Node};
 use crate::domain::{global_config::Configs, identity, jobs, App};
+use crate::shutdown;
 use crate::store::Store;
 
 /// How the server is started.
@@ -31,6 +43,8 @@ pub struct ServeConfig {
     pub secret_key: Option<String>,
     /// When set, `GET /metrics` needs `Authorization: Bearer <this>`.
     pub metrics_token: Option<String>,
+    /// On SIGTERM/SIGINT, how long running jobs may go on before they are ended as failed.
+    pub shutdown_grace: Duration,
 }
 
 /// Build the application: everything but the listener.
@@ -41,9 +55,24 @@ pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Arc<App>> {
 /// The application, and whether this is the first start (the admin account was just made).
 async fn build_app(cfg: &ServeConfig) -> anyhow::Result<(Arc<App>, bool)> {
     std::fs::create_dir_all(&cfg.data_dir)?;
-    let store = match &cfg.database_url {
-        Some(url) => Store::open(url).await?,
-        None => Store::open_sqlite(&cfg.data_dir).await?,
+    let store = loop {
+        let opened = match &cfg.database_url {
+            Some(url) => Store::open(url).await,
+            None => Store::open_sqlite(&cfg.data_dir).await,
+        };
+        match opened {
+            Ok(s) => break s,
+            // The database is not up yet (started together with this server, say): the port
+            // already answers "starting"; try again rather than exit.
+            Err(e)
+                if e.downcast_ref::<sqlx::Error>()
+                    .is_some_and(crate::error::store_unavailable) =>
+            {
+                tracing::warn!(error = %e, "the database cannot be reached yet; trying again in 2 s");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(e) => return Err(e),
+        }
     };
     let configs = Configs::load(&store).await?;
     let first_start = identity::ensure_admin(&store, cfg.admin_password.as_deref()).await?;
@@ -82,22 +111,53 @@ async fn build_app(cfg: &ServeConfig) -> anyhow::Result<(Arc<App>, bool)> {
 
 /// Run the server until SIGINT or SIGTERM.
 pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
-    let (app, first_start) = build_app(&cfg).await?;
-    let interrupted = jobs::fail_interrupted(&app).await?;
-    if interrupted > 0 {
-        tracing::warn!(
-            jobs = interrupted,
-            "jobs cut off by the last stop were marked failed"
-        );
-    }
-    jobs::start_sweeper(app.clone());
-    crate::domain::host::events::start_sweeper(app.clone());
-    crate::domain::host::event_hooks::start(app.clone());
-    management_node::join_and_beat(app.clone()).await?;
-    crate::domain::host::tracker::take_over_all(app.clone()).await?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| bind_error(cfg.listen, e))?;
+    tracing::info!(listen = %listener.local_addr()?, "listening; opening the store");
+    run(cfg, listener, shutdown::signal()).await
+}
+
+/// Serve on `listener` until `stop` completes, then stop gracefully.
+pub async fn run(
+    cfg: ServeConfig,
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let stopping = Cancel::default();
+    let stop = {
+        let stopping = stopping.clone();
+        tokio::spawn(async move {
+            stop.await;
+            stopping.cancel("stop");
+        })
+    };
+    let ready = async {
+        let (app, first_start) = build_app(&cfg).await?;
+        recover(&app).await?;
+        management_node::join_and_beat(app.clone()).await?;
+        anyhow::Ok((app, first_start))
+    };
+    let (app, first_start) = tokio::select! {
+        r = crate::http::gate::while_starting(&listener, ready) => r?,
+        _ = stopping.cancelled() => {
+            tracing::info!("stopped while starting");
+            return Ok(());
+        }
+    };
+    jobs::start_sweeper(app.clone());
+    crate::domain::host::events::start_sweeper(app.clone());
+    crate::domain::host::event_hooks::start(app.clone());
+    cleanup::start(app.clone());
+    shutdown::counters_on_sigusr1(app.clone());
+    {
+        let a = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = tracker::take_over_all(a).await {
+                tracing::error!(error = %e, "the start-up pass over the hosts failed");
+            }
+        });
+    }
     let listen = listener.local_addr()?;
     let data_dir = std::path::absolute(&cfg.data_dir).unwrap_or_else(|_| cfg.data_dir.clone());
     tracing::info!(
@@ -123,7 +183,44 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
              `hostplane login && hostplane account passwd`"
         );
     }
-    crate::http::limits::serve(listener, app.clone(), crate::http::router(app), shutdown()).await?;
+    let http = {
+        let (app, stopping) = (app.clone(), stopping.clone());
+        tokio::spawn(async move {
+            let router = crate::http::router(app.clone());
+            crate::http::limits::serve(listener, app, router, async move {
+                stopping.cancelled().await;
+            })
+            .await
+        })
+    };
+    stopping.cancelled().await;
+    tracing::info!("stopping: no new connections");
+    stop.abort();
+    shutdown::graceful(&app, cfg.shutdown_grace).await;
+    // Connections still open after the grace are cut.
+    if let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(2), http).await {
+        r?;
+    }
+    Ok(())
+}
+
+/// Settle what the previous run left half done, before the API opens.
+async fn recover(app: &Arc<App>) -> anyhow::Result<()> {
+    let interrupted = jobs::fail_interrupted(app).await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            jobs = interrupted,
+            "jobs cut off by the last stop were marked failed"
+        );
+    }
+    let r = tracker::recover(app).await?;
+    if r.rolled_back + r.disconnected > 0 {
+        tracing::warn!(
+            rolled_back = r.rolled_back,
+            disconnected = r.disconnected,
+            "hosts left Connecting by the last stop were settled"
+        );
+    }
     Ok(())
 }
 
@@ -183,14 +280,4 @@ fn first_start_notice(cfg: &ServeConfig, listen: SocketAddr, data_dir: &std::pat
          change the admin password:  {login} && hostplane account passwd\n\n",
         data_dir.display()
     )
-}
-
-async fn shutdown() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("shutting down");
 }

@@ -47,6 +47,7 @@ fn fixture() -> &'static Fixture {
             admin_password: None,
             secret_key: None,
             metrics_token: None,
+            shutdown_grace: std::time::Duration::from_secs(20),
         };
         let (router, session) = rt.block_on(async {
             let app = build(&cfg).await.expect("build the app");

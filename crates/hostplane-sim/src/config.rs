@@ -183,6 +183,9 @@ pub struct Faults {
     pub drop: bool,
     /// Every login and command answer is delayed this long.
     pub slow_ms: u64,
+    /// The host goes down and comes up again every this many milliseconds (0: no flapping):
+    /// a host in a reboot loop, or a flaky link. `down` shows the phase it is in.
+    pub flap_ms: u64,
 }
 
 /// A change of faults sent to the control interface; fields left out stay as they are.
@@ -194,6 +197,8 @@ pub struct FaultChange {
     pub hang: Option<bool>,
     pub drop: Option<bool>,
     pub slow_ms: Option<u64>,
+    /// Start (> 0) or stop (0: the host stays up) flapping.
+    pub flap_ms: Option<u64>,
     /// Present a new host key from now on (a reinstalled host).
     pub rotate_key: bool,
     /// Forget every takeover flag (what a reboot does to /var/run).

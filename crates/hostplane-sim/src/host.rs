@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use russh::keys::ssh_key::private::Ed25519Keypair;
@@ -103,6 +103,10 @@ pub struct SimHost {
     rt: tokio::runtime::Handle,
     next_conn: AtomicU64,
     pub counters: Counters,
+    /// This host, for the task that drives a flap (set by [`crate::Sim::start`]).
+    pub(crate) me: OnceLock<Weak<SimHost>>,
+    /// Bumped by every flap change: a flap task whose generation is stale stops.
+    flap_generation: AtomicU64,
 }
 
 /// What the control interface shows of a host.
@@ -172,6 +176,8 @@ impl SimHost {
             rt: tokio::runtime::Handle::current(),
             next_conn: AtomicU64::new(0),
             counters: Counters::default(),
+            me: OnceLock::new(),
+            flap_generation: AtomicU64::new(0),
         };
         host.set_key_generation(0);
         host
@@ -248,6 +254,9 @@ impl SimHost {
     /// Apply a fault change (see [`FaultChange`]). Going down closes the port before this
     /// returns; coming up listens again before this returns (if the port can be bound).
     pub fn apply(&self, c: &FaultChange) {
+        if let Some(ms) = c.flap_ms {
+            self.flap(ms);
+        }
         let cut = {
             let mut s = self.state.lock().expect("host state");
             let was = s.faults.clone();
@@ -293,6 +302,36 @@ impl SimHost {
             self.cut_connections();
         }
         self.changed.send_modify(|n| *n += 1);
+    }
+
+    /// Start flapping every `ms` milliseconds, or stop (0: the host comes up and stays up).
+    fn flap(&self, ms: u64) {
+        let generation = self.flap_generation.fetch_add(1, Ordering::SeqCst) + 1;
+        self.state.lock().expect("host state").faults.flap_ms = ms;
+        if ms == 0 {
+            self.apply(&FaultChange {
+                down: Some(false),
+                ..Default::default()
+            });
+            return;
+        }
+        let Some(me) = self.me.get().cloned() else {
+            return;
+        };
+        self.rt.spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                let Some(host) = me.upgrade() else { return };
+                if host.flap_generation.load(Ordering::SeqCst) != generation {
+                    return;
+                }
+                let down = host.faults().down;
+                host.apply(&FaultChange {
+                    down: Some(!down),
+                    ..Default::default()
+                });
+            }
+        });
     }
 
     /// The socket bound by the last "up", if the listener task has not taken it yet.

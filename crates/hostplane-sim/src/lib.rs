@@ -106,6 +106,13 @@ impl Sim {
                 reject,
                 cfg.post_quantum_kex,
             ));
+            let _ = host.me.set(Arc::downgrade(&host));
+            if spec.faults.flap_ms > 0 {
+                host.apply(&config::FaultChange {
+                    flap_ms: Some(spec.faults.flap_ms),
+                    ..Default::default()
+                });
+            }
             sim.by_addr.insert((spec.ip, spec.port), sim.hosts.len());
             sim.tasks
                 .push(tokio::spawn(server::run_listener(host.clone(), listener)));

@@ -38,6 +38,7 @@ fn quick() -> ConnectOptions {
         tcp_connect_timeout: Duration::from_secs(2),
         auth_timeout: Duration::from_secs(3),
         command_timeout: Duration::from_secs(3),
+        fail_fast: false,
         expected_host_key: None,
     }
 }

@@ -20,7 +20,7 @@ use russh::keys::{self, HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh::{Disconnect, MethodKind};
 use tokio::net::TcpStream;
 
-use crate::error::SshError;
+use crate::error::{SshError, Unreachable};
 
 /// Interval between two TCP attempts while waiting for the ssh port (ZStack: every 2 s).
 const PORT_RETRY_INTERVAL: Duration = Duration::from_secs(2);
@@ -64,6 +64,12 @@ pub struct ConnectOptions {
     pub auth_timeout: Duration,
     /// Bound of each command (fact collection, ping, takeover flag).
     pub command_timeout: Duration,
+    /// End the wait at once with [`SshError::Unreachable`] when the network answers that
+    /// nothing can be reached (connection refused, no route, the name does not resolve). For a
+    /// new host such an answer means a wrong address or port; only a silent network (no answer
+    /// within `tcp_connect_timeout`) is waited out. Off (ZStack's behaviour, for a host that is
+    /// rebooting): every failed attempt is retried until `port_wait` elapses.
+    pub fail_fast: bool,
     /// Pinned `"SHA256:<base64>"` fingerprint. A different key gives
     /// [`SshError::HostKeyMismatch`] before any credential is sent. `None`: trust on first use
     /// (read the key with [`Session::host_key_fingerprint`] and store it).
@@ -77,6 +83,7 @@ impl Default for ConnectOptions {
             tcp_connect_timeout: Duration::from_secs(2),
             auth_timeout: Duration::from_secs(30),
             command_timeout: Duration::from_secs(60),
+            fail_fast: false,
             expected_host_key: None,
         }
     }
@@ -154,6 +161,17 @@ impl Session {
             stage: "authentication",
         })??;
         if !authenticated {
+            // russh answers a connection that closed during authentication (a host going down,
+            // a flaky link) as a rejection with no method left: that is not a wrong password,
+            // and must not read as one (a reconnect would conclude the password changed).
+            for _ in 0..10 {
+                if handle.is_closed() {
+                    return Err(SshError::Protocol(
+                        "the connection closed during authentication".into(),
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
             let _ = handle
                 .disconnect(Disconnect::ByApplication, "authentication failed", "en")
                 .await;
@@ -260,7 +278,8 @@ fn parse_private_key(pem: &str, passphrase: Option<&str>) -> Result<keys::Privat
     }
 }
 
-/// Try TCP every 2 s (each attempt bounded by `tcp_connect_timeout`) until `port_wait` elapses.
+/// Try TCP every 2 s (each attempt bounded by `tcp_connect_timeout`) until `port_wait` elapses;
+/// with `fail_fast`, a refusal, no route or an unresolvable name ends the wait at once.
 async fn wait_for_port(
     host: &str,
     port: u16,
@@ -269,11 +288,19 @@ async fn wait_for_port(
     let started = Instant::now();
     loop {
         let attempt = Instant::now();
-        if let Ok(Ok(stream)) =
-            tokio::time::timeout(opts.tcp_connect_timeout, TcpStream::connect((host, port))).await
-        {
-            let _ = stream.set_nodelay(true);
-            return Ok(stream);
+        match tokio::time::timeout(opts.tcp_connect_timeout, tcp_connect(host, port)).await {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Ok(Err(Some(cause))) if opts.fail_fast => {
+                return Err(SshError::Unreachable {
+                    host: host.to_string(),
+                    port,
+                    cause,
+                })
+            }
+            _ => {}
         }
         let waited = started.elapsed();
         if waited >= opts.port_wait {
@@ -286,6 +313,33 @@ async fn wait_for_port(
         let next = PORT_RETRY_INTERVAL.saturating_sub(attempt.elapsed());
         tokio::time::sleep(next.min(opts.port_wait - waited)).await;
     }
+}
+
+/// One TCP attempt to every address the name resolves to; on failure, what the network
+/// answered, if it answered (None: another error).
+async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, Option<Unreachable>> {
+    let addrs: Vec<_> = match tokio::net::lookup_host((host, port)).await {
+        Ok(a) => a.collect(),
+        Err(_) => return Err(Some(Unreachable::NameNotResolved)),
+    };
+    if addrs.is_empty() {
+        return Err(Some(Unreachable::NameNotResolved));
+    }
+    let mut why = None;
+    for a in addrs {
+        match TcpStream::connect(a).await {
+            Ok(s) => return Ok(s),
+            Err(e) => {
+                why = match e.kind() {
+                    std::io::ErrorKind::ConnectionRefused => Some(Unreachable::Refused),
+                    std::io::ErrorKind::HostUnreachable
+                    | std::io::ErrorKind::NetworkUnreachable => Some(Unreachable::NoRoute),
+                    _ => None,
+                }
+            }
+        }
+    }
+    Err(why)
 }
 
 fn client_config() -> Arc<client::Config> {
@@ -509,6 +563,44 @@ mod tests {
         assert_eq!(e, SshError::Timeout { stage: "handshake" });
         assert!(t.elapsed() < Duration::from_secs(2));
         holder.abort();
+    }
+
+    #[tokio::test]
+    async fn fail_fast_ends_at_a_refusal_and_an_unknown_name() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let opts = ConnectOptions {
+            port_wait: Duration::from_secs(60),
+            fail_fast: true,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let e = fetch_host_key("127.0.0.1", port, &opts).await.unwrap_err();
+        assert_eq!(
+            e,
+            SshError::Unreachable {
+                host: "127.0.0.1".into(),
+                port,
+                cause: Unreachable::Refused
+            }
+        );
+        let e = fetch_host_key("no-such-host.invalid", 22, &opts)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                SshError::Unreachable {
+                    cause: Unreachable::NameNotResolved,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     }
 
     #[tokio::test]

@@ -23,6 +23,17 @@ pub enum SshError {
         waited: Duration,
     },
 
+    /// The network answered that nothing can be reached at `host:port`: the connection was
+    /// refused, no route leads there, or the name does not resolve. Returned at once only with
+    /// [`crate::ConnectOptions::fail_fast`] (a new host: a typo is an answer, not a reason to
+    /// wait); otherwise these answers count as "not open yet" and the wait goes on.
+    #[error("{}", unreachable_text(host, *port, *cause))]
+    Unreachable {
+        host: String,
+        port: u16,
+        cause: Unreachable,
+    },
+
     /// A bounded stage took too long: `"banner"`, `"handshake"`, `"authentication"`, `"command"`, `"ping"`.
     #[error("ssh {stage} timed out")]
     Timeout { stage: &'static str },
@@ -63,6 +74,26 @@ pub enum SshError {
     },
 }
 
+/// Why a host is unreachable ([`SshError::Unreachable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreachable {
+    /// The host answered with a reset: nothing listens on the port.
+    Refused,
+    /// The network or the host is unreachable (no route, or no answer to ARP on the local
+    /// network).
+    NoRoute,
+    /// The name does not resolve.
+    NameNotResolved,
+}
+
+fn unreachable_text(host: &str, port: u16, cause: Unreachable) -> String {
+    match cause {
+        Unreachable::Refused => format!("nothing listens on {host}:{port} (connection refused)"),
+        Unreachable::NoRoute => format!("no route to {host} (host or network unreachable)"),
+        Unreachable::NameNotResolved => format!("the name {host} does not resolve"),
+    }
+}
+
 fn fmt_detail(d: &str) -> String {
     if d.is_empty() {
         String::new()
@@ -85,6 +116,18 @@ impl SshError {
             SshError::PortClosed { .. } => {
                 "check that the management IP is right, the host is up, sshd is running and the ssh port is not blocked by a firewall"
             }
+            SshError::Unreachable {
+                cause: Unreachable::Refused,
+                ..
+            } => "check managementIp and sshPort, and that sshd runs on the host",
+            SshError::Unreachable {
+                cause: Unreachable::NoRoute,
+                ..
+            } => "check managementIp, that the host is up, and the route from the management server to it",
+            SshError::Unreachable {
+                cause: Unreachable::NameNotResolved,
+                ..
+            } => "check managementIp (a typo?) and the DNS configuration of the management server",
             SshError::Timeout { stage: "handshake" } => {
                 "something accepts TCP on the ssh port but does not complete an SSH handshake; check that it is sshd and that the host is not overloaded"
             }
@@ -168,5 +211,15 @@ mod tests {
         assert!(SshError::Timeout { stage: "command" }
             .hint()
             .contains("in time"));
+        let e = SshError::Unreachable {
+            host: "10.0.0.5".into(),
+            port: 22,
+            cause: Unreachable::Refused,
+        };
+        assert_eq!(
+            e.to_string(),
+            "nothing listens on 10.0.0.5:22 (connection refused)"
+        );
+        assert!(e.hint().contains("managementIp and sshPort"));
     }
 }

@@ -37,7 +37,7 @@ pub mod sudo;
 pub mod takeover;
 
 pub use connect::{fetch_host_key, ConnectOptions, Credential, Session};
-pub use error::SshError;
+pub use error::{SshError, Unreachable};
 pub use exec::{sh_quote, ExecOutput};
 pub use facts::{parse_facts, Facts, FACT_SCRIPT, FACT_SCRIPT_MARKER};
 pub use hw::{HwCheck, HwStatus, HwStatuses};

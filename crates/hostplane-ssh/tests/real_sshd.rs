@@ -17,6 +17,7 @@ fn opts() -> ConnectOptions {
         tcp_connect_timeout: Duration::from_secs(2),
         auth_timeout: Duration::from_secs(20),
         command_timeout: Duration::from_secs(20),
+        fail_fast: false,
         expected_host_key: None,
     }
 }

@@ -123,3 +123,97 @@ impl Drop for TestDb {
         );
     }
 }
+
+/// A PostgreSQL server of one test's own, for a test that stops and starts it under load (never
+/// the shared one other tests use): a fresh cluster under `dir` on a free port, trust auth,
+/// fsync off; stopped and removed on drop.
+pub struct OwnPg {
+    dir: std::path::PathBuf,
+    port: u16,
+    /// `postgres://postgres@127.0.0.1:<port>/postgres`
+    pub url: String,
+}
+
+impl OwnPg {
+    /// initdb and start a cluster in `dir` (emptied first).
+    pub fn start(dir: &Path) -> OwnPg {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).expect("create the PostgreSQL dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let pg = OwnPg {
+            dir: dir.to_path_buf(),
+            port,
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        };
+        pg.sh(&format!(
+            "chown postgres: {d} && su postgres -c '{initdb} -D {d}/data -U postgres --auth=trust -E UTF8 --no-sync' >/dev/null",
+            d = dir.display(),
+            initdb = pg_bin("initdb")
+        ));
+        pg.start_again();
+        pg
+    }
+
+    fn sh(&self, script: &str) {
+        let out = Command::new("sh")
+            .args(["-c", script])
+            .output()
+            .expect("sh");
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Start the server (again) and wait until it answers.
+    pub fn start_again(&self) {
+        self.sh(&format!(
+            "su postgres -c \"{pg_ctl} -D {d}/data -l {d}/pg.log -o '-c listen_addresses=127.0.0.1 -p {p} -k {d} -c fsync=off -c max_connections=100' -w start\" >/dev/null </dev/null",
+            pg_ctl = pg_bin("pg_ctl"),
+            d = self.dir.display(),
+            p = self.port
+        ));
+        for _ in 0..100 {
+            if psql(&self.url, "select 1").is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!(
+            "PostgreSQL did not come up; see {}/pg.log",
+            self.dir.display()
+        );
+    }
+
+    /// Stop the server (fast: open connections are cut, as a crash or restart does).
+    pub fn stop(&self) {
+        self.sh(&format!(
+            "su postgres -c '{pg_ctl} -D {d}/data -m fast -w stop' >/dev/null",
+            pg_ctl = pg_bin("pg_ctl"),
+            d = self.dir.display()
+        ));
+    }
+}
+
+impl Drop for OwnPg {
+    fn drop(&mut self) {
+        let _ = Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    "su postgres -c '{} -D {}/data -m immediate stop' >/dev/null 2>&1",
+                    pg_bin("pg_ctl"),
+                    self.dir.display()
+                ),
+            ])
+            .status();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}

@@ -1,6 +1,10 @@
 //! A `hostplane serve` process for tests: its own data directory, a free port on 127.0.0.1,
 //! SQLite or a PostgreSQL URL, killed on drop (its data directory is kept if the test failed,
 //! with the path printed, so the log and database can be read).
+//!
+//! It can be killed (SIGKILL: a crash), stopped gracefully (SIGTERM) and started again on the
+//! same port and data; and looked into from outside as an operator would: its open file
+//! descriptors and sockets (`/proc`), and its runtime counters (SIGUSR1 logs them).
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -58,6 +62,12 @@ impl Server {
     }
 
     fn spawn(&mut self) {
+        self.spawn_process();
+        self.wait_ready(Duration::from_secs(30));
+    }
+
+    /// Start the process without waiting for it.
+    fn spawn_process(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -82,9 +92,14 @@ impl Server {
             cmd.env(k, v);
         }
         self.child = Some(cmd.spawn().expect("start hostplane"));
-        let deadline = Instant::now() + Duration::from_secs(30);
+    }
+
+    /// Wait until IsReadyToGo answers 200 (the port opens first; the API serves once the store
+    /// is open).
+    pub fn wait_ready(&mut self, within: Duration) {
+        let deadline = Instant::now() + within;
         while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            if self.ready() {
                 return;
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
@@ -92,10 +107,23 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!(
-            "hostplane did not start listening within 30 s:\n{}",
-            self.log()
-        );
+        panic!("hostplane was not ready within {within:?}:\n{}", self.log());
+    }
+
+    /// Whether `GET /zstack/v1/management-nodes/ready` answers 200 now.
+    pub fn ready(&self) -> bool {
+        self.status_of("/zstack/v1/management-nodes/ready") == Some(200)
+    }
+
+    /// The HTTP status of a GET on `path`, if anything answered within 2 s.
+    pub fn status_of(&self, path: &str) -> Option<u16> {
+        use std::io::{Read, Write};
+        let mut c = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        c.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        write!(c, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+        let mut head = [0u8; 12];
+        c.read_exact(&mut head).ok()?;
+        std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
     }
 
     /// SIGKILL: what a crash or power loss looks like.
@@ -112,9 +140,131 @@ impl Server {
         self.spawn();
     }
 
+    /// Start again (after [`Server::kill`] or [`Server::terminate`]) without waiting: the
+    /// caller watches the start.
+    pub fn start_again_no_wait(&mut self) {
+        self.kill();
+        self.spawn_process();
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// SIGTERM, then wait up to `within` for the exit. None: still running (then killed).
+    pub fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let mut c = self.child.take()?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(st)) = c.try_wait() {
+                return Some(st);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+        None
+    }
+
+    /// How many file descriptors the process has open.
+    pub fn open_fds(&self) -> usize {
+        self.pid()
+            .and_then(|p| std::fs::read_dir(format!("/proc/{p}/fd")).ok())
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// The TCP connections the process holds whose remote address starts with `prefix`
+    /// (e.g. `127.79.`), from its descriptors and the kernel's socket tables.
+    pub fn tcp_connections_to(&self, prefix: &str) -> usize {
+        let Some(pid) = self.pid() else { return 0 };
+        let inodes: std::collections::HashSet<String> =
+            std::fs::read_dir(format!("/proc/{pid}/fd"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .filter_map(|l| {
+                    l.to_string_lossy()
+                        .strip_prefix("socket:[")
+                        .and_then(|r| r.strip_suffix(']'))
+                        .map(str::to_string)
+                })
+                .collect();
+        let table = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).unwrap_or_default();
+        table
+            .lines()
+            .skip(1)
+            .filter(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.len() > 9 && inodes.contains(f[9]) && hex_ip(f[2]).starts_with(prefix)
+            })
+            .count()
+    }
+
+    /// The runtime counters the server logs on SIGUSR1: `tasks`, `tracked`, `connects`,
+    /// `jobs`.
+    pub fn counters(&self) -> std::collections::HashMap<String, u64> {
+        let Some(pid) = self.pid() else {
+            return Default::default();
+        };
+        let before = self.log().matches("runtime counters").count();
+        let _ = Command::new("kill")
+            .args(["-USR1", &pid.to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let log = self.log();
+            if log.matches("runtime counters").count() > before {
+                let line = log
+                    .lines()
+                    .rev()
+                    .find(|l| l.contains("runtime counters"))
+                    .map(strip_ansi)
+                    .unwrap();
+                return line
+                    .split_whitespace()
+                    .filter_map(|w| w.split_once('='))
+                    .filter_map(|(k, v)| Some((k.to_string(), v.parse().ok()?)))
+                    .collect();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("no runtime counters logged after SIGUSR1");
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default()
     }
+}
+
+/// A log line without its colour codes.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `0100007F:0016` (a /proc/net/tcp address) → `127.0.0.1`.
+fn hex_ip(a: &str) -> String {
+    let ip = a.split(':').next().unwrap_or("");
+    let n = u32::from_str_radix(ip, 16).unwrap_or(0).to_le_bytes();
+    format!("{}.{}.{}.{}", n[0], n[1], n[2], n[3])
 }
 
 impl Drop for Server {

@@ -47,7 +47,12 @@ fn serve_main(serve: ServeCli) -> i32 {
     }
     let run = tokio::runtime::Runtime::new()
         .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(hostplane_server::server::serve(serve.args.into())));
+        .and_then(|rt| {
+            let r = rt.block_on(hostplane_server::server::serve(serve.args.into()));
+            // A blocking task still running (a name lookup) must not hold the exit.
+            rt.shutdown_timeout(std::time::Duration::from_secs(1));
+            r
+        });
     match run {
         Ok(()) => 0,
         Err(e) => {

@@ -175,6 +175,7 @@ config_keys! {
     HOST_MAINTENANCE_POLICY: String = ("host", "host.maintenance.policy", "StopVmOnMigrationFailure", Check::OneOf(&["StopVmOnMigrationFailure", "JustMigrate"]), Compat, "what maintenance does when a VM cannot migrate");
     HOST_ADD_BATCH_LIMIT: i64 = ("host", "add.batchLimit", "500", Check::Long(1, 100000), Compat, "hosts one batch add may name");
     HOST_ADD_PARALLELISM: i64 = ("host", "add.parallelismDegree", "30", Check::Long(1, 100000), Live, "hostplane: AddKVMHost calls connecting at once (ZStack fixes 30)");
+    HOST_ADD_FAIL_FAST: bool = ("host", "add.failFast", "true", Check::Bool, Live, "hostplane: a new host whose SSH port refuses, has no route or whose name does not resolve fails the add at once (false: wait kvm.testSshPortOpenTimeout, as ZStack does)");
     HOST_EVENT_RETENTION: Duration = ("host", "event.retentionPeriod", "2592000", Check::Long(1, MAX), Live, "hostplane: seconds a host event (QueryHostEvent) is kept");
     HOST_EVENT_MAX_COUNT: i64 = ("host", "event.maxCount", "1000000", Check::Long(1, MAX), Live, "hostplane: at most this many host events are kept, the newest");
     KVM_RESERVED_MEMORY: Bytes = ("kvm", "reservedMemory", "1G", Check::Size, Live, "memory a host must have above this to be added");
@@ -200,6 +201,20 @@ config_keys! {
     REST_READ_TIMEOUT: Duration = ("rest", "request.readTimeout", "30", Check::Long(1, 3600), Live, "hostplane: seconds a client may take to send a request's headers, and again its body (and to start its next request on a kept-alive connection); a slower one is cut off");
     REST_MAX_CONNECTIONS: i64 = ("rest", "maxConnections", "1024", Check::Long(1, 1000000), Live, "hostplane: open client connections at most; more wait in the listen queue until one closes");
     REST_WEBHOOK_ALLOWED_NETWORKS: crate::netrules::NetRules = ("rest", "webhook.allowedNetworks", "", Check::Networks, Live, "hostplane: where X-Web-Hook and host event subscriptions may point: comma-separated CIDRs, each allowed or (with a leading !) refused, first match wins; otherwise loopback, link-local, unspecified and multicast addresses are refused and all others allowed");
+}
+
+/// What the config listing (QueryGlobalConfig, UpdateGlobalConfig's inventory) appends to
+/// the description of a key nothing reads. ZStack's inventory fields stay as they are.
+pub const COMPAT_NOTE: &str = " (accepted for compatibility, no effect)";
+
+impl Def {
+    /// The description as listed: a [`Effect::Compat`] key says it has no effect.
+    pub fn listed_description(&self) -> String {
+        match self.effect {
+            Effect::Live => self.description.to_string(),
+            Effect::Compat => format!("{}{COMPAT_NOTE}", self.description),
+        }
+    }
 }
 
 fn find(category: &str, name: &str) -> Option<&'static Def> {
@@ -291,7 +306,7 @@ impl Configs {
     pub async fn load(store: &Store) -> anyhow::Result<Configs> {
         for d in DEFS {
             store
-                .global_config_ensure(d.category, d.name, d.description, d.default)
+                .global_config_ensure(d.category, d.name, &d.listed_description(), d.default)
                 .await?;
         }
         let mut values = HashMap::new();
@@ -445,5 +460,30 @@ mod tests {
         keys.sort();
         keys.dedup();
         assert_eq!(keys.len(), DEFS.len());
+    }
+
+    /// docs/api.md lists every key, and says of each key nothing reads that it has no effect
+    /// (and of no other key).
+    #[test]
+    fn the_docs_say_which_keys_have_no_effect() {
+        let doc = include_str!("../../../../docs/api.md");
+        for d in DEFS {
+            let row = doc
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` |", d.key)))
+                .unwrap_or_else(|| panic!("docs/api.md lists no {}", d.key));
+            assert_eq!(
+                row.contains("accepted for compatibility, no effect"),
+                d.effect == Effect::Compat,
+                "docs/api.md on {}: {row}",
+                d.key
+            );
+            assert_eq!(
+                d.listed_description().ends_with(COMPAT_NOTE),
+                d.effect == Effect::Compat
+            );
+        }
+        let compat = DEFS.iter().filter(|d| d.effect == Effect::Compat).count();
+        assert_eq!(compat, 10, "the keys nothing reads (issue 12 found eleven; identity.session.maxConcurrent is enforced since)");
     }
 }

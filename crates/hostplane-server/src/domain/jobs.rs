@@ -6,6 +6,11 @@
 //! itself) and records the result. Results are kept `rest.completedApi.expiredPeriod` seconds
 //! and swept every `rest.expiredApi.scanInterval` seconds. At start-up, [`fail_interrupted`]
 //! ends every job a previous run left `Running`, with an error that says the server restarted.
+//! A result that cannot be written because the store is down is written again until it is back.
+//!
+//! On a graceful stop ([`close`], [`wait_idle`], [`cut_off`]) no new job starts, running jobs
+//! may finish for the grace period, and the rest end with an error that says the management
+//! node stopped, so a poll after the restart tells the truth.
 //!
 //! A stored result is `{"output": Output}` or `{"error": ErrorCode}`; the faces render it.
 //!
@@ -26,6 +31,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tracing::Instrument;
 
+use super::cancel::Cancel;
 use super::global_config::keys;
 use super::{App, Output};
 use crate::error::{Code, Error, Result};
@@ -33,8 +39,8 @@ use crate::store::jobs::{JobRow, FAILED, SUCCEEDED};
 use crate::time::now_ms;
 
 /// The steps of the jobs whose work is running, by job uuid; the host tasks running, by host
-/// uuid; the answers to async calls refused before any work; and the bound on result
-/// deliveries. Owned by [`App`].
+/// uuid; the answers to async calls refused before any work; the bound on result deliveries;
+/// and the running jobs themselves, for a graceful stop. Owned by [`App`].
 #[derive(Clone)]
 pub struct Jobs {
     steps: Arc<Mutex<HashMap<String, String>>>,
@@ -42,6 +48,12 @@ pub struct Jobs {
     pub refused: Arc<super::refused::Refused>,
     /// Results being delivered to callers' URLs (webhooks) at once, at most.
     pub deliveries: Arc<tokio::sync::Semaphore>,
+    /// Jobs not yet recorded as finished.
+    running: Arc<tokio::sync::watch::Sender<usize>>,
+    /// Set when the stop begins: no new job starts.
+    closing: Arc<std::sync::atomic::AtomicBool>,
+    /// Set when the grace period is over: running jobs end as failed.
+    stop: Cancel,
 }
 
 /// Result deliveries (webhooks) running at once, at most; more wait their turn.
@@ -54,6 +66,9 @@ impl Default for Jobs {
             hosts: Default::default(),
             refused: Default::default(),
             deliveries: Arc::new(tokio::sync::Semaphore::new(MAX_DELIVERIES)),
+            running: Default::default(),
+            closing: Default::default(),
+            stop: Default::default(),
         }
     }
 }
@@ -77,6 +92,24 @@ impl Jobs {
     pub fn with_steps(&self) -> usize {
         self.steps.lock().expect("job steps").len()
     }
+
+    /// How many jobs are running.
+    pub fn running(&self) -> usize {
+        *self.running.borrow()
+    }
+}
+
+/// What a job that the stop cut off ends with.
+fn stopped_error(why: &str) -> Error {
+    Error::operation(format!(
+        "the management node stopped while this job was running ({why}), so the job was cut off; \
+         check the state of the resource it was working on and call the API again"
+    ))
+    .with_opaque("reason", "JOB.NODE_STOPPED")
+    .with_opaque(
+        "hint",
+        "check the resource (for a host: its status), then call the API again",
+    )
 }
 
 /// The job a piece of work belongs to, for [`step`] and [`current`].
@@ -231,6 +264,13 @@ where
     F: Future<Output = Result<Output>> + Send + 'static,
 {
     let uuid = job_uuid.unwrap_or_else(super::new_uuid);
+    if app.jobs.closing.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(SubmitError::Store(
+            Error::operation("the management node is stopping and starts no new job")
+                .with_opaque("reason", "JOB.NODE_STOPPING")
+                .with_opaque("hint", "call the API again once the node is back"),
+        ));
+    }
     match app.store.job_insert(&uuid, api, now_ms()).await {
         Ok(()) => {}
         Err(Ok(_dup)) => return Err(SubmitError::Duplicate(uuid)),
@@ -249,10 +289,11 @@ where
     let span = tracing::info_span!("job", job = %job, api = %api);
     let started = std::time::Instant::now();
     let outer = span.clone();
+    app.jobs.running.send_modify(|n| *n += 1);
     tokio::spawn(
         async move {
             let steps = current.steps.clone();
-            let work = tokio::spawn(
+            let mut work = tokio::spawn(
                 JOB.scope(current, async move {
                     let r = work.await;
                     // Whether it ended in time or after the job timed out: its step goes with it.
@@ -262,19 +303,25 @@ where
                 .instrument(span),
             );
             let mut timed_out = false;
-            let result = match tokio::time::timeout(timeout, work).await {
-                Ok(Ok(r)) => r,
-                Ok(Err(panic)) => Err(Error::internal_logged("the operation", panic)),
-                Err(_) => Err({
-                    timed_out = true;
-                    Error::new(
-                        Code::Timeout,
-                        format!(
-                            "{api} did not finish within {} ms; it goes on in the background",
-                            timeout.as_millis()
-                        ),
-                    )
-                }),
+            let result = tokio::select! {
+                r = tokio::time::timeout(timeout, &mut work) => match r {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(panic)) => Err(Error::internal_logged("the operation", panic)),
+                    Err(_) => Err({
+                        timed_out = true;
+                        Error::new(
+                            Code::Timeout,
+                            format!(
+                                "{api} did not finish within {} ms; it goes on in the background",
+                                timeout.as_millis()
+                            ),
+                        )
+                    }),
+                },
+                why = app.jobs.stop.cancelled() => {
+                    work.abort();
+                    Err(stopped_error(&why))
+                }
             };
             if let Err(e) = &result {
                 tracing::info!(job = %job, api = %api, error = %e, "job failed");
@@ -286,6 +333,7 @@ where
             };
             app.metrics.job(&api, outcome, started.elapsed());
             finish(&app, &job, &result).await;
+            app.jobs.running.send_modify(|n| *n -= 1);
             if let Some(f) = on_finish {
                 f(job, result);
             }
@@ -295,10 +343,27 @@ where
     Ok(uuid)
 }
 
+/// Record a job's result. While the store is down, try again every 2 s for up to 10 minutes
+/// (after that, or once the node stops, the next start fails the job as cut off).
 async fn finish(app: &App, job: &str, result: &JobResult) {
     let (state, text) = encode(result);
-    if let Err(e) = app.store.job_finish(job, state, &text, now_ms()).await {
-        tracing::error!(job = %job, error = %e, "could not record a job's result");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+    loop {
+        match app.store.job_finish(job, state, &text, now_ms()).await {
+            Ok(()) => return,
+            Err(e)
+                if crate::error::store_unavailable(&e)
+                    && tokio::time::Instant::now() < deadline
+                    && app.jobs.stop.reason().is_none() =>
+            {
+                tracing::warn!(job = %job, error = %e, "could not record a job's result yet; trying again");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(e) => {
+                tracing::error!(job = %job, error = %e, "could not record a job's result");
+                return;
+            }
+        }
     }
 }
 
@@ -356,17 +421,47 @@ pub async fn view(app: &App, uuid: &str) -> Result<Option<(JobRow, JobView)>> {
     Ok(Some((row, view)))
 }
 
-/// At start-up: every job still `Running` was cut off by the stop of the previous run.
-pub async fn fail_interrupted(app: &App) -> anyhow::Result<usize> {
-    let running = app.store.jobs_running().await?;
-    for uuid in &running {
-        let err = Error::operation(
-            "the management server restarted while this job was running, so the job was cut off; \
-             check the state of the resource it was working on and call the API again",
-        );
-        finish(app, uuid, &Err(err)).await;
+/// At start-up: every job still `Running` was cut off by the stop of the previous run (one
+/// statement, however many there are).
+pub async fn fail_interrupted(app: &App) -> anyhow::Result<u64> {
+    let err = Error::operation(
+        "the management server restarted while this job was running, so the job was cut off; \
+         check the state of the resource it was working on and call the API again",
+    )
+    .with_opaque("reason", "JOB.NODE_RESTARTED")
+    .with_opaque(
+        "hint",
+        "check the resource (for a host: its status), then call the API again",
+    );
+    let (_, text) = encode(&Err(err));
+    Ok(app.store.jobs_fail_running(&text, now_ms()).await?)
+}
+
+/// The stop began: no new job starts.
+pub fn close(app: &App) {
+    app.jobs
+        .closing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Wait up to `d` for every running job to end; true if they did.
+pub async fn wait_idle(app: &App, d: Duration) -> bool {
+    let mut running = app.jobs.running.subscribe();
+    if let Ok(r) = tokio::time::timeout(d, running.wait_for(|n| *n == 0)).await {
+        return r.is_ok();
     }
-    Ok(running.len())
+    false
+}
+
+/// End every job still running as failed ("the management node stopped", with `why`) and
+/// wait (a few seconds at most) until their results are recorded. Returns how many there were.
+pub async fn cut_off(app: &App, why: &str) -> usize {
+    let left = app.jobs.running();
+    if left > 0 {
+        app.jobs.stop.cancel(why);
+        wait_idle(app, Duration::from_secs(3)).await;
+    }
+    left
 }
 
 /// Sweep expired results now and then, following the `rest` configs.

@@ -10,6 +10,7 @@
 //! - [`jobs`]: asynchronous calls as durable jobs; [`refused`]: the answers to async calls
 //!   refused before any work (no valid session), kept in memory only.
 //! - [`management_node`]: this server as a ZStack management node.
+//! - [`cancel`]: a reason to stop waiting (connects cut short, jobs at a graceful stop).
 //!
 //! [`call`] is the one entry point: it checks the session, validates parameters and runs the
 //! API's operation (each entry of [`api::APIS`] names its parameter struct, whose
@@ -17,6 +18,7 @@
 //! it looks on the wire. This module never sees an HTTP request, status or header.
 
 pub mod api;
+pub mod cancel;
 pub mod catalogue;
 pub mod cluster;
 pub mod global_config;

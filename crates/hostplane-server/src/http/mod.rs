@@ -5,6 +5,7 @@
 //! - [`decode`]: query strings, bodies and the `q=` grammar → a domain call.
 //! - [`encode`]: domain outputs and errors → response bodies (`schema`, ErrorCode JSON).
 //! - [`jobs`]: `GET /v1/api-jobs/{uuid}`.
+//! - [`gate`]: what the listener answers while the node is still starting.
 //! - [`rpc`]: `POST /zstack/api` and `GET /zstack/api/result/{uuid}`.
 //! - [`webhook`]: `X-Web-Hook`, the result of an async call POSTed to the caller's URL.
 //! - [`limits`]: the listener and the guard around every request (body limit, read timeouts,
@@ -18,6 +19,7 @@
 pub mod decode;
 pub mod docs;
 pub mod encode;
+pub mod gate;
 pub mod jobs;
 pub mod limits;
 pub mod metrics;

@@ -47,6 +47,9 @@ pub struct NewHost {
     pub ssh_port: i64,
     pub credential: String,
     pub host_key_fingerprint: Option<String>,
+    /// The tags the add names; written with the row, in one transaction.
+    pub system_tags: Vec<String>,
+    pub user_tags: Vec<String>,
 }
 
 /// Everything a successful connect learned about a host.
@@ -77,9 +80,11 @@ const HOST_COLUMNS: &str = "uuid, zone_uuid, cluster_uuid, name, management_ip, 
      host_key_fingerprint, architecture, os_distribution, os_release, os_version, last_op_date";
 
 impl Store {
-    /// Insert a host as Enabled/Connecting. A second row for the same management IP (or
-    /// uuid) is refused by the database's unique index.
+    /// Insert a host as Enabled/Connecting, with its tags, in one transaction (a crash leaves
+    /// both or neither). A second row for the same management IP (or uuid) is refused by the
+    /// database's unique index.
     pub async fn host_insert(&self, h: &NewHost, now: i64) -> sqlx::Result<()> {
+        let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO host (uuid, zone_uuid, cluster_uuid, name, description, management_ip, hypervisor_type, state, status, \
              username, ssh_port, credential, host_key_fingerprint, create_date, last_op_date) \
@@ -96,9 +101,12 @@ impl Store {
         .bind(&h.credential)
         .bind(&h.host_key_fingerprint)
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        for (system, tags) in [(true, &h.system_tags), (false, &h.user_tags)] {
+            super::tags::add_tags_in(&mut tx, system, &h.uuid, "HostVO", tags, false, now).await?;
+        }
+        tx.commit().await
     }
 
     pub async fn host_get(&self, uuid: &str) -> sqlx::Result<Option<HostRow>> {
@@ -286,6 +294,18 @@ impl Store {
                 };
                 (uuid, brief)
             })
+            .collect())
+    }
+
+    /// The hosts left Connecting (a connect was cut off), and whether each ever connected.
+    pub async fn hosts_connecting(&self) -> sqlx::Result<Vec<(String, bool)>> {
+        let rows: Vec<(String, Option<i64>)> =
+            sqlx::query_as("SELECT uuid, cpu_num FROM host WHERE status = 'Connecting'")
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(uuid, cpu_num)| (uuid, cpu_num.is_some()))
             .collect())
     }
 

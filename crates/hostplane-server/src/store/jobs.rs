@@ -82,6 +82,21 @@ impl Store {
             .await
     }
 
+    /// End every job still `Running` with `result` (at start-up: a previous run was cut off);
+    /// one statement, however many there are.
+    pub async fn jobs_fail_running(&self, result: &str, now: i64) -> sqlx::Result<u64> {
+        let r = sqlx::query(
+            "UPDATE job SET state = $1, result = $2, finished_date = $3 WHERE state = $4",
+        )
+        .bind(FAILED)
+        .bind(result)
+        .bind(now)
+        .bind(RUNNING)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected())
+    }
+
     /// Delete finished jobs older than `before`.
     pub async fn jobs_sweep(&self, before: i64) -> sqlx::Result<u64> {
         let r =

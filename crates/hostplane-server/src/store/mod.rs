@@ -17,6 +17,7 @@
 pub mod accounts;
 pub mod clusters;
 pub mod global_configs;
+pub mod host_cleanup;
 pub mod host_event_subscriptions;
 pub mod host_events;
 pub mod hosts;
@@ -39,6 +40,11 @@ pub use hostplane_query::Backend;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long a statement waits for a connection. While the database is down (a PostgreSQL
+/// restart) calls fail after this with a clear error instead of hanging for sqlx's default 30 s;
+/// the pool reconnects by itself when the database is back.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A handle to the database; cheap to clone.
 #[derive(Clone)]
@@ -72,6 +78,7 @@ impl Store {
                 // LIKE is made case-sensitive to mean what it means on PostgreSQL.
                 AnyPoolOptions::new()
                     .max_connections(8)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute("PRAGMA journal_mode = WAL").await?;
@@ -88,6 +95,7 @@ impl Store {
             Backend::Postgres => {
                 AnyPoolOptions::new()
                     .max_connections(16)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
                     .connect_with(opts)
                     .await?
             }

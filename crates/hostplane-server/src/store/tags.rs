@@ -26,6 +26,42 @@ pub(super) async fn delete_tags_of(
     Ok(())
 }
 
+/// Add tags to a resource inside the caller's transaction; an identical tag already there is
+/// left alone.
+pub(super) async fn add_tags_in(
+    conn: &mut AnyConnection,
+    system: bool,
+    resource_uuid: &str,
+    resource_type: &str,
+    tags: &[String],
+    inherent: bool,
+    now: i64,
+) -> sqlx::Result<()> {
+    for tag in tags {
+        let q = if system {
+            sqlx::query(
+                "INSERT INTO system_tag (uuid, resource_uuid, resource_type, tag, inherent, create_date, last_op_date) \
+                 SELECT $1, $2, $3, $4, $5, $6, $6 WHERE NOT EXISTS \
+                 (SELECT 1 FROM system_tag WHERE resource_uuid = $2 AND tag = $4)",
+            )
+        } else {
+            sqlx::query(
+                "INSERT INTO user_tag (uuid, resource_uuid, resource_type, tag, create_date, last_op_date) \
+                 SELECT $1, $2, $3, $4, $5, $5 WHERE NOT EXISTS \
+                 (SELECT 1 FROM user_tag WHERE resource_uuid = $2 AND tag = $4)",
+            )
+        };
+        let q = q
+            .bind(crate::ids::new_uuid())
+            .bind(resource_uuid)
+            .bind(resource_type)
+            .bind(tag);
+        let q = if system { q.bind(inherent as i64) } else { q };
+        q.bind(now).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct TagRow {
     pub uuid: String,
@@ -49,28 +85,16 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.pool().begin().await?;
-        for tag in tags {
-            let q = if system {
-                sqlx::query(
-                    "INSERT INTO system_tag (uuid, resource_uuid, resource_type, tag, inherent, create_date, last_op_date) \
-                     SELECT $1, $2, $3, $4, $5, $6, $6 WHERE NOT EXISTS \
-                     (SELECT 1 FROM system_tag WHERE resource_uuid = $2 AND tag = $4)",
-                )
-            } else {
-                sqlx::query(
-                    "INSERT INTO user_tag (uuid, resource_uuid, resource_type, tag, create_date, last_op_date) \
-                     SELECT $1, $2, $3, $4, $5, $5 WHERE NOT EXISTS \
-                     (SELECT 1 FROM user_tag WHERE resource_uuid = $2 AND tag = $4)",
-                )
-            };
-            let q = q
-                .bind(crate::ids::new_uuid())
-                .bind(resource_uuid)
-                .bind(resource_type)
-                .bind(tag);
-            let q = if system { q.bind(inherent as i64) } else { q };
-            q.bind(now).execute(&mut *tx).await?;
-        }
+        add_tags_in(
+            &mut tx,
+            system,
+            resource_uuid,
+            resource_type,
+            tags,
+            inherent,
+            now,
+        )
+        .await?;
         tx.commit().await
     }
 

@@ -1463,6 +1463,9 @@ fn deletes_say_what_goes_and_ask_first() {
 /// A host whose sshd is down while `host add` runs: the add waits for its SSH port.
 fn waiting_add(cli: &Cli, host: &mut SshdHost) -> Vec<String> {
     with_host(cli, host);
+    // A new host's refused port would fail the add at once: wait for it, as ZStack does.
+    cli.run(&["config", "set", "host.add.failFast", "false"])
+        .ok();
     cli.run(&["host", "rm", &host.ip]).ok();
     host.stop();
     vec![

@@ -213,16 +213,37 @@ fn wrong_password_rolls_back(db: Db) {
 }
 
 fn closed_port_fails_fast_and_bounded(db: Db) {
+    // kvm.testSshPortOpenTimeout stays at 300 s: a refused port is an answer for a new host.
     let he = HostEnv::start(db);
-    he.api().set_config("kvm", "testSshPortOpenTimeout", "3");
     let mut host = sshd();
     host.stop();
     let t = Instant::now();
     let r = he.add(&host, json!({}));
     assert_error(&r, 503, "SYS.1006");
-    assert_eq!(r.body["error"]["opaque"]["step"], "wait-for-ssh-port");
+    let opaque = &r.body["error"]["opaque"];
+    assert_eq!(opaque["step"], "wait-for-ssh-port", "{}", r.text);
+    assert_eq!(opaque["reason"], "HOST.SSH.PORT_REFUSED", "{}", r.text);
     assert!(
-        t.elapsed() < Duration::from_secs(15),
+        opaque["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("managementIp and sshPort")),
+        "{}",
+        r.text
+    );
+    let details = r.body["error"]["details"].as_str().unwrap();
+    assert!(
+        details.contains(&format!("nothing listens on {}:{}", host.ip, host.port)),
+        "{details}"
+    );
+    // A name that does not resolve is an answer too.
+    let r = he.add(&host, json!({"managementIp": "no-such-host.invalid"}));
+    assert_eq!(
+        r.body["error"]["opaque"]["reason"], "HOST.SSH.NAME_NOT_RESOLVED",
+        "{}",
+        r.text
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(60),
         "took {:?}",
         t.elapsed()
     );
@@ -883,13 +904,18 @@ fn concurrent_reconnects_share_one_run(db: Db) {
 
 fn running_job_reports_its_step(db: Db) {
     let he = HostEnv::start(db);
-    he.api().set_config("kvm", "testSshPortOpenTimeout", "3");
     let mut host = sshd();
+    let uuid = he.add_ok(&host)["uuid"].as_str().unwrap().to_string();
+    he.api().set_config("kvm", "testSshPortOpenTimeout", "3");
     host.stop();
-    let body = json!({"params": {"name": "h", "managementIp": host.ip, "sshPort": host.port, "username": host.user, "password": host.password, "clusterUuid": he.cluster}});
-    let r = he
-        .api()
-        .send(Method::POST, "/zstack/v1/hosts/kvm", Some(body), &[]);
+    // A reconnect waits for a host that may be rebooting.
+    let body = json!({"reconnectHost": {}});
+    let r = he.api().send(
+        Method::PUT,
+        &format!("/zstack/v1/hosts/{uuid}/actions"),
+        Some(body),
+        &[],
+    );
     let loc = r.body["location"]
         .as_str()
         .unwrap()
@@ -909,7 +935,12 @@ fn running_job_reports_its_step(db: Db) {
         Some("wait-for-ssh-port")
     );
     assert_eq!(raw.text().unwrap(), "{}", "the body stays ZStack's");
-    assert_error(&he.api().poll(&loc), 503, "SYS.1006");
+    let r = he.api().poll(&loc);
+    assert_error(&r, 503, "HOST.1002");
+    assert_eq!(
+        r.body["error"]["cause"]["opaque"]["reason"],
+        "HOST.SSH.PORT_CLOSED"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 #[macro_use]
 pub mod common;
 
+mod availability;
 mod bulk;
 mod cli;
+mod faults;
 mod hosts;
 mod observe;
 mod protocol;

@@ -314,13 +314,16 @@ fn management_node_and_version(db: Db) {
 
 fn job_running_at_kill_fails_after_restart(db: Db) {
     let mut env = Env::start(db);
-    // A host add that waits on a closed port keeps its job running.
+    // A host add to a port that accepts TCP but never speaks SSH keeps its job running (for
+    // kvm.ssh.authTimeout); a closed port would fail the add at once.
+    let silent = std::net::TcpListener::bind("127.0.0.254:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
     let zone = env.api.create_zone("z");
     let cluster = env.api.create_cluster(zone["uuid"].as_str().unwrap(), "c");
     let r = env.api.send(
         Method::POST,
         "/zstack/v1/hosts/kvm",
-        Some(json!({"params": {"name": "h", "managementIp": "127.0.0.254", "sshPort": 1, "username": "u", "password": "p", "clusterUuid": cluster["uuid"]}})),
+        Some(json!({"params": {"name": "h", "managementIp": "127.0.0.254", "sshPort": port, "username": "u", "password": "p", "clusterUuid": cluster["uuid"]}})),
         &[],
     );
     assert_eq!(r.status, 202);

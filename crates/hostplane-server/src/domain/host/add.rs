@@ -1,5 +1,8 @@
-//! AddKVMHost: validate, write the host as Connecting, connect it, and on any failure remove
-//! every trace of it (row, tags, tracker) before answering with the step that failed.
+//! AddKVMHost: validate, write the host as Connecting (row and tags in one transaction),
+//! connect it, and on any failure remove every trace of it (row, tags, tracker, and the
+//! takeover flag if the connect got as far as writing it) before answering with the step that
+//! failed. A refused connection, no route or a name that does not resolve fail the add at
+//! once: for a new host that is a wrong address or port, not a host that is rebooting.
 //!
 //! Adds of one management IP run one at a time, and the database's unique index on the IP
 //! makes sure only one row can ever exist for it. Adds of different IPs run in parallel up to
@@ -9,9 +12,9 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::connect::{connect, Mode};
+use super::connect::{connect, Mode, PortWait};
 use super::events::{self, Change, Kind};
-use super::{Secret, CONNECTED, HOST_VO};
+use super::{Secret, CONNECTED};
 use crate::domain::api::operation;
 use crate::domain::catalogue::HOST;
 use crate::domain::global_config::keys;
@@ -106,6 +109,8 @@ pub async fn add_kvm_host(app: &Arc<App>, mut p: AddKvmHost) -> Result<Output> {
         ssh_port: p.ssh_port.unwrap_or(22),
         credential: app.hosts.crypto.seal(&uuid, &secret)?,
         host_key_fingerprint: p.host_key_fingerprint.clone(),
+        system_tags: std::mem::take(&mut p.system_tags),
+        user_tags: std::mem::take(&mut p.user_tags),
     };
     let now = now_ms();
     if let Err(e) = app.store.host_insert(&row, now).await {
@@ -122,17 +127,16 @@ pub async fn add_kvm_host(app: &Arc<App>, mut p: AddKvmHost) -> Result<Output> {
         });
     }
     let result = async {
-        app.store
-            .tags_add(true, &uuid, HOST_VO, &p.system_tags, false, now)
-            .await?;
-        app.store
-            .tags_add(false, &uuid, HOST_VO, &p.user_tags, false, now)
-            .await?;
         connect(
             app,
             &uuid,
             Mode {
                 new_add: true,
+                port: if app.configs.get(keys::HOST_ADD_FAIL_FAST) {
+                    PortWait::FailFast
+                } else {
+                    PortWait::Wait
+                },
                 ..Mode::default()
             },
         )
@@ -147,12 +151,39 @@ pub async fn add_kvm_host(app: &Arc<App>, mut p: AddKvmHost) -> Result<Output> {
             Ok(Output::Inventory(inv))
         }
         Err(e) => {
-            // Roll back completely: no row, tag or tracker stays.
+            // Roll back completely: no row, tag, tracker or takeover flag stays.
             app.hosts.tracker.untrack(&uuid);
-            if let Err(de) = app.store.host_delete(&uuid).await {
+            let flag = flag_may_exist(&e);
+            if let Err(de) = super::delete::roll_back(app, &uuid, flag).await {
                 tracing::error!(host.uuid = %uuid, error = %de, "rolling back a failed add failed");
             }
             Err(e)
         }
     }
+}
+
+/// Whether a failed add may have left its takeover flag on the host: only once the connect got
+/// as far as writing it (or failed where the step is unknown).
+fn flag_may_exist(e: &Error) -> bool {
+    const BEFORE_THE_FLAG: &[&str] = &[
+        "check-state",
+        "load-credential",
+        "wait-for-ssh-port",
+        "ssh-login",
+        "verify-host-key",
+        "check-sudo",
+        "check-takeover",
+        "collect-facts",
+        "check-host",
+        "check-virtualization",
+        "check-memory",
+        "check-architecture",
+        "check-os",
+    ];
+    let step = e
+        .opaque
+        .as_ref()
+        .and_then(|o| o.get("step"))
+        .and_then(|s| s.as_str());
+    !step.is_some_and(|s| BEFORE_THE_FLAG.contains(&s))
 }

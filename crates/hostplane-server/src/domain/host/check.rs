@@ -229,8 +229,7 @@ pub async fn check(app: &Arc<App>, p: &AddKvmHost) -> Result<Report> {
     };
     let mode = Mode {
         new_add: true,
-        repin: false,
-        cause: None,
+        ..Mode::default()
     };
     let rest_skipped = |out: &mut Vec<Finding>, because: &str| {
         let from = out.len();

@@ -2,7 +2,12 @@
 //! automatic reconnects. Its steps, in order — each failure names its step and a fix:
 //!
 //! 1. `check-state`: a host in (Pre)Maintenance is not connected (SYS.1006).
-//! 2. `wait-for-ssh-port`: TCP to ip:sshPort until `kvm.testSshPortOpenTimeout`.
+//! 2. `wait-for-ssh-port`: TCP to ip:sshPort. How long depends on who asks ([`PortWait`]):
+//!    a reconnect (ReconnectHost, leaving maintenance) waits up to `kvm.testSshPortOpenTimeout`
+//!    for a host that is rebooting; a new add fails at once when the network answers that
+//!    nothing is there (connection refused, no route, a name that does not resolve: a typo is
+//!    an answer) and waits only while the network is silent; the start-up pass and the
+//!    tracker try once and leave a closed port to the tracker.
 //! 3. `ssh-login`: handshake, the pinned host key (`verify-host-key`), authentication. On a
 //!    reconnect, rejected credentials that worked before mean the password was changed:
 //!    HOST.1012, and automatic reconnects stop until UpdateKVMHost.
@@ -19,16 +24,24 @@
 //!
 //! A failed reconnect leaves the host Disconnected (tracked, so it can recover); a failed new
 //! add is rolled back by [`super::add`]. Connects are single-flight: a second caller for the
-//! same host waits for the run in progress and gets its result.
+//! same host waits for the run in progress and gets its result — unless it asks for
+//! `repinHostKey` and the run in progress does not: it then waits for that run to end and runs
+//! its own.
+//!
+//! A connect can be cut short at any step before its result is saved, by DeleteHost, by
+//! ChangeHostState maintain (while a reconnect waits for the port) and by the node stopping:
+//! it then fails at the step it was at, with reason `HOST.CONNECT.CANCELLED`. No connect
+//! starts for a host that is being deleted.
 
 use std::sync::Arc;
 
 use futures::FutureExt;
-use hostplane_ssh::{Session, SshError, TakeoverFlag};
+use hostplane_ssh::{Session, SshError, TakeoverFlag, Unreachable};
 
 use super::events::{self, Change, Kind};
 use super::{connect_options, facts, in_maintenance, CONNECTED, CONNECTING, DISCONNECTED};
 use crate::domain::api::operation;
+use crate::domain::cancel::Cancel;
 use crate::domain::catalogue::HOST;
 use crate::domain::global_config::keys;
 use crate::domain::{jobs, query, App, Output};
@@ -45,7 +58,27 @@ pub struct Mode {
     /// Why the server connects on its own (`auto-reconnect`, `boot`, ...), for the host's
     /// events; None inside an API's job (the API is the cause).
     pub cause: Option<&'static str>,
+    /// How long to wait for the SSH port.
+    pub port: PortWait,
 }
+
+/// How a connect waits for the host's SSH port.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PortWait {
+    /// Up to `kvm.testSshPortOpenTimeout` (a host that is rebooting): ReconnectHost, leaving
+    /// maintenance.
+    #[default]
+    Wait,
+    /// As `Wait`, but a refusal, no route or an unresolvable name fails at once: a new add.
+    FailFast,
+    /// One try: the start-up pass and the tracker, which come back to a closed port later.
+    Once,
+}
+
+/// Why connects are cut short, as [`super::Hosts::cancel_connect`] and the node say it.
+pub const CANCEL_DELETED: &str = "the host is being deleted";
+pub const CANCEL_MAINTENANCE: &str = "the host was put into maintenance";
+pub const CANCEL_STOPPING: &str = "the management node is stopping";
 
 /// APIReconnectHostMsg's parameters, with hostplane's `repinHostKey`.
 #[derive(Debug, serde::Deserialize)]
@@ -82,52 +115,96 @@ pub async fn reconnect_host(app: &Arc<App>, p: ReconnectHost) -> Result<Output> 
 
 /// Connect a host (single-flight per host).
 pub async fn connect(app: &Arc<App>, uuid: &str, mode: Mode) -> Result<()> {
-    let fut = {
-        let mut inflight = app.hosts.inflight.lock().expect("inflight");
-        match inflight.get(uuid) {
-            Some(f) => f.clone(),
-            None => {
-                let (a, u) = (app.clone(), uuid.to_string());
-                let f = async move {
-                    let name = if mode.new_add {
-                        "add-host"
-                    } else {
-                        "reconnect-host"
-                    };
-                    let r = jobs::host_task(&a, &u, name, run(&a, &u, mode)).await;
-                    a.hosts.inflight.lock().expect("inflight").remove(&u);
-                    r
+    loop {
+        let (run, joined) = {
+            let mut inflight = app.hosts.inflight.lock().expect("inflight");
+            match inflight.get(uuid) {
+                Some(f) => (f.run.clone(), Some(f.mode)),
+                None => {
+                    if app.hosts.is_deleting(uuid) {
+                        return Err(gone(uuid));
+                    }
+                    let (a, u) = (app.clone(), uuid.to_string());
+                    let step = Arc::new(std::sync::Mutex::new("check-state"));
+                    let cancel = Cancel::default();
+                    let (st, c) = (step.clone(), cancel.clone());
+                    let run = async move {
+                        let name = if mode.new_add {
+                            "add-host"
+                        } else {
+                            "reconnect-host"
+                        };
+                        let r = jobs::host_task(&a, &u, name, run(&a, &u, mode, &st, &c)).await;
+                        a.hosts.inflight.lock().expect("inflight").remove(&u);
+                        r
+                    }
+                    .boxed()
+                    .shared();
+                    inflight.insert(
+                        uuid.to_string(),
+                        super::Inflight {
+                            run: run.clone(),
+                            mode,
+                            step,
+                            cancel,
+                        },
+                    );
+                    (run, None)
                 }
-                .boxed()
-                .shared();
-                inflight.insert(uuid.to_string(), f.clone());
-                f
             }
+        };
+        match joined {
+            // The run in progress would keep the old pin: let it end, then run our own.
+            Some(theirs) if mode.repin && !theirs.repin => {
+                let _ = run.await;
+            }
+            _ => return run.await,
         }
-    };
-    fut.await
+    }
 }
 
-async fn run(app: &Arc<App>, uuid: &str, mode: Mode) -> Result<()> {
-    let h = app.store.host_get(uuid).await?.ok_or_else(|| {
-        Error::not_found(format!(
-            "cannot find host[uuid:{uuid}], it may have been deleted"
-        ))
-    })?;
+fn gone(uuid: &str) -> Error {
+    Error::not_found(format!(
+        "cannot find host[uuid:{uuid}], it may have been deleted"
+    ))
+}
+
+/// Record the step a connect is at: for the job's poller and GetHostTask, and for a
+/// cancellation.
+fn at(step: &std::sync::Mutex<&'static str>, name: &'static str) {
+    *step.lock().expect("step") = name;
+    jobs::step(name);
+}
+
+async fn run(
+    app: &Arc<App>,
+    uuid: &str,
+    mode: Mode,
+    step: &std::sync::Mutex<&'static str>,
+    cancel: &Cancel,
+) -> Result<()> {
+    let h = app.store.host_get(uuid).await?.ok_or_else(|| gone(uuid))?;
     if in_maintenance(&h.state) {
         return Err(Error::operation(format!(
             "host[uuid:{}, name:{}] is in state[{}], cannot perform required operation",
             h.uuid, h.name, h.state
         ))
         .with_opaque("step", "check-state")
+        .with_opaque("reason", "HOST.STATE.MAINTENANCE")
         .with_opaque("hint", "take the host out of maintenance with ChangeHostState stateEvent=enable; that reconnects it"));
     }
     app.store
         .host_set_status(uuid, CONNECTING, now_ms())
-        .await?;
+        .await
+        .map_err(|e| with_hint(Error::from(e), "check-state"))?;
     tracing::info!(host.uuid = %uuid, host.ip = %h.management_ip, new_add = mode.new_add, "connecting host");
     let started = std::time::Instant::now();
-    match connect_steps(app, &h, mode).await {
+    let result = tokio::select! {
+        r = connect_steps(app, &h, mode, step) => r,
+        why = cancel.cancelled() => Err(cancelled(&h, *step.lock().expect("step"), &why)),
+        why = app.hosts.stopping.cancelled() => Err(cancelled(&h, *step.lock().expect("step"), &why)),
+    };
+    match result {
         Ok(pinned) => {
             tracing::info!(host.uuid = %uuid, duration_ms = started.elapsed().as_millis() as u64, "host connected");
             app.hosts.tracker.track(app, uuid);
@@ -163,9 +240,52 @@ async fn run(app: &Arc<App>, uuid: &str, mode: Mode) -> Result<()> {
                     app.hosts.tracker.password_changed(uuid);
                 }
             }
-            Err(e)
+            Err(with_hint(e, *step.lock().expect("step")))
         }
     }
+}
+
+/// A connect cut short at `step`.
+fn cancelled(h: &HostRow, step: &str, why: &str) -> Error {
+    let hint = match why {
+        CANCEL_DELETED => "nothing to do: DeleteHost stopped the connect and removes the host",
+        CANCEL_MAINTENANCE => {
+            "enable the host (ChangeHostState stateEvent=enable) to connect it again"
+        }
+        _ => "the connect runs again when the server is back (host.reconnectAllOnBoot), or call ReconnectHost",
+    };
+    Error::operation(format!(
+        "connecting host[uuid:{}, ip:{}] stopped at step [{step}]: {why}",
+        h.uuid, h.management_ip
+    ))
+    .with_opaque("step", step)
+    .with_opaque("reason", "HOST.CONNECT.CANCELLED")
+    .with_opaque("hint", hint)
+}
+
+/// Every failed connect names its step and a fix: an error that has none yet (a store failure,
+/// say) gets the step the connect was at and a generic fix.
+fn with_hint(e: Error, step: &str) -> Error {
+    let has = |e: &Error, k: &str| e.opaque.as_ref().is_some_and(|o| o.contains_key(k));
+    let e = if has(&e, "step") {
+        e
+    } else {
+        e.with_opaque("step", step)
+    };
+    if has(&e, "hint") {
+        return e;
+    }
+    let hint = if e
+        .opaque
+        .as_ref()
+        .and_then(|o| o.get("reason"))
+        .is_some_and(|r| r == crate::error::STORE_UNAVAILABLE)
+    {
+        crate::error::STORE_UNAVAILABLE_HINT
+    } else {
+        "see the details and the server log for the cause; fix it, then call ReconnectHost (or add the host again)"
+    };
+    e.with_opaque("hint", hint)
 }
 
 /// The events a successful reconnect records: the status it settled (if it changed), the
@@ -226,30 +346,45 @@ pub async fn mark_disconnected(app: &App, uuid: &str, why: Why<'_>) {
 }
 
 /// The connect itself; the host key it pinned.
-async fn connect_steps(app: &Arc<App>, h: &HostRow, mode: Mode) -> Result<String> {
-    let cred = app
-        .hosts
-        .credential(h)
-        .map_err(|e| e.with_opaque("step", "load-credential"))?;
+async fn connect_steps(
+    app: &Arc<App>,
+    h: &HostRow,
+    mode: Mode,
+    step: &std::sync::Mutex<&'static str>,
+) -> Result<String> {
+    at(step, "load-credential");
+    let cred = app.hosts.credential(h).map_err(|e| {
+        e.with_opaque("step", "load-credential")
+            .with_opaque("reason", "HOST.SSH.BAD_KEY")
+            .with_opaque("hint", "the stored credential cannot be decrypted with this server's secret key (was HOSTPLANE_SECRET_KEY or <data-dir>/secret.key changed?): restore the key, or set the credentials again with UpdateKVMHost")
+    })?;
     let pin = if mode.repin {
         None
     } else {
         h.host_key_fingerprint.clone()
     };
-    let opts = connect_options(&app.configs, pin);
+    let mut opts = connect_options(&app.configs, pin);
+    match mode.port {
+        PortWait::Wait => {}
+        PortWait::FailFast => opts.fail_fast = true,
+        PortWait::Once => opts.port_wait = std::time::Duration::ZERO,
+    }
     let user = h.username.clone().unwrap_or_else(|| "root".into());
     let port = h.ssh_port.unwrap_or(22) as u16;
     // Progress only: the connect below waits for the port itself.
     let open_now = super::port_open(&h.management_ip, port, opts.tcp_connect_timeout).await;
-    jobs::step(if open_now {
-        "ssh-login"
-    } else {
-        "wait-for-ssh-port"
-    });
+    at(
+        step,
+        if open_now {
+            "ssh-login"
+        } else {
+            "wait-for-ssh-port"
+        },
+    );
     let session = Session::connect(&h.management_ip, port, &user, &cred, &opts)
         .await
         .map_err(|e| ssh_error(h, &user, port, e, mode))?;
-    let result = steps_on_session(app, h, mode, &session).await;
+    let result = steps_on_session(app, h, mode, &session, step).await;
     let pinned = session.host_key_fingerprint().to_string();
     session.close().await;
     result.map(|()| pinned)
@@ -260,18 +395,19 @@ async fn steps_on_session(
     h: &HostRow,
     mode: Mode,
     session: &Session,
+    step: &std::sync::Mutex<&'static str>,
 ) -> Result<()> {
     let flag_path = app.configs.get(keys::KVM_TAKEOVER_FLAG_PATH);
-    jobs::step("check-sudo");
+    at(step, "check-sudo");
     let access = session
         .check_access(&flag_path)
         .await
         .map_err(|e| sudo_step(h, session.username(), "check-sudo", &flag_path, e))?;
     if mode.new_add {
-        jobs::step("check-takeover");
+        at(step, "check-takeover");
         check_takeover(app, h, &access.flag, &flag_path).await?;
     }
-    jobs::step("collect-facts");
+    at(step, "collect-facts");
     let f = session
         .collect_facts_with(&access)
         .await
@@ -279,9 +415,9 @@ async fn steps_on_session(
     if let Some(why) = &f.root_facts_error {
         tracing::warn!(host.uuid = %h.uuid, error = %why, "facts that need root could not be read through sudo");
     }
-    jobs::step("check-host");
+    at(step, "check-host");
     facts::check(app, h, &f, mode.new_add).await?;
-    jobs::step("write-takeover-flag");
+    at(step, "write-takeover-flag");
     session
         .write_takeover_flag(&flag_path, &h.uuid)
         .await
@@ -296,6 +432,7 @@ async fn steps_on_session(
                 ),
             ),
         })?;
+    at(step, "save");
     facts::save(
         app,
         h,
@@ -364,6 +501,16 @@ pub(super) fn ssh_error(h: &HostRow, user: &str, port: u16, e: SshError, mode: M
             "HOST.SSH.PORT_CLOSED",
             format!("the host[{ip}] ssh port[{port}] not open after {} seconds, connect timeout", waited.as_secs()),
             format!("check that sshd runs on {ip}, listens on port {port}, and that no firewall blocks it from the management server"),
+        ),
+        SshError::Unreachable { cause, .. } => (
+            "wait-for-ssh-port",
+            match cause {
+                Unreachable::Refused => "HOST.SSH.PORT_REFUSED",
+                Unreachable::NoRoute => "HOST.SSH.NO_ROUTE",
+                Unreachable::NameNotResolved => "HOST.SSH.NAME_NOT_RESOLVED",
+            },
+            e.to_string(),
+            e.hint().to_string(),
         ),
         SshError::AuthFailed { .. } if !mode.new_add => {
             return Error::new(
@@ -450,6 +597,18 @@ pub(super) fn sudo_step(
 pub fn ssh_reason(e: &SshError) -> &'static str {
     match e {
         SshError::PortClosed { .. } => "HOST.SSH.PORT_CLOSED",
+        SshError::Unreachable {
+            cause: Unreachable::Refused,
+            ..
+        } => "HOST.SSH.PORT_REFUSED",
+        SshError::Unreachable {
+            cause: Unreachable::NoRoute,
+            ..
+        } => "HOST.SSH.NO_ROUTE",
+        SshError::Unreachable {
+            cause: Unreachable::NameNotResolved,
+            ..
+        } => "HOST.SSH.NAME_NOT_RESOLVED",
         SshError::AuthFailed { .. } => "HOST.SSH.AUTH_FAILED",
         SshError::HostKeyMismatch { .. } => "HOST.SSH.HOST_KEY_CHANGED",
         SshError::Timeout { .. } => "HOST.SSH.TIMEOUT",
@@ -460,7 +619,8 @@ pub fn ssh_reason(e: &SshError) -> &'static str {
     }
 }
 
-/// The error of an SSH command that failed at `step`.
+/// The error of an SSH command that failed at `step`, with the connector's hint for it
+/// (a caller with a more precise fix replaces it).
 pub fn ssh_step(h: &HostRow, step: &str, e: SshError) -> Error {
     let (reason, stderr) = match &e {
         SshError::Command { stderr_tail, .. } => ("HOST.SSH.COMMAND_FAILED", stderr_tail.clone()),
@@ -472,7 +632,8 @@ pub fn ssh_step(h: &HostRow, step: &str, e: SshError) -> Error {
         h.uuid, h.management_ip
     ))
     .with_opaque("step", step)
-    .with_opaque("reason", reason);
+    .with_opaque("reason", reason)
+    .with_opaque("hint", e.hint());
     if !stderr.is_empty() {
         err = err.with_opaque("stderr", stderr);
     }

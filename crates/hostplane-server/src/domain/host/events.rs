@@ -21,7 +21,8 @@
 //!
 //! Each event carries its `cause`: the API whose job made the change (`ReconnectHost`,
 //! `DeleteCluster`, ...), or what the server did on its own: `ping-failed`, `auto-reconnect`,
-//! `boot`, `maintenance-exit`; `reason` is the failure's stable reason (`HOST.SSH.*`) where
+//! `boot`, `maintenance-exit`, `connect-unrecorded` (a host left Connecting by a connect whose
+//! last write failed, settled by the tracker); `reason` is the failure's stable reason (`HOST.SSH.*`) where
 //! there is one, and `jobUuid` the job. Events are kept `host.event.retentionPeriod` seconds
 //! and at most `host.event.maxCount` of them ([`start_sweeper`]). Recording never fails the
 //! operation that made the change: a store error is logged.

@@ -11,7 +11,8 @@
 //! - [`state`]: the admin state machine (Enabled, Disabled, PreMaintenance, Maintenance) and
 //!   ChangeHostState.
 //! - [`update`]: UpdateHost and UpdateKVMHost.
-//! - [`delete`]: DeleteHost, Permissive and Enforcing.
+//! - [`delete`]: DeleteHost, Permissive and Enforcing; [`cleanup`]: removing a deleted host's
+//!   takeover flag, durably (it survives a crash and is retried while the host is unreachable).
 //! - [`tracker`]: pinging hosts, marking them Disconnected, reconnecting them, and taking all
 //!   hosts back under management when the server starts.
 //! - [`crypto`]: host credentials encrypted at rest.
@@ -24,6 +25,7 @@
 pub mod add;
 pub mod bulk;
 pub mod check;
+pub mod cleanup;
 pub mod connect;
 pub mod crypto;
 pub mod delete;
@@ -45,6 +47,7 @@ use crate::error::Error;
 use crate::store::hosts::HostRow;
 use hostplane_ssh::{ConnectOptions, Credential};
 
+use super::cancel::Cancel;
 use super::global_config::{keys, Configs};
 pub use crypto::{Crypto, Secret};
 
@@ -67,11 +70,26 @@ pub const HOST_VO: &str = "HostVO";
 
 type SharedConnect = Shared<BoxFuture<'static, Result<(), Error>>>;
 
+/// A connect in flight: its run (callers join it), how it was asked for, the step it is at,
+/// and how to cut it short.
+struct Inflight {
+    run: SharedConnect,
+    mode: connect::Mode,
+    step: Arc<Mutex<&'static str>>,
+    cancel: Cancel,
+}
+
 /// Runtime state of host management, owned by [`super::App`].
 pub struct Hosts {
     pub crypto: Crypto,
     /// Connects in flight, by host uuid: a second caller joins the first one's run.
-    inflight: Mutex<HashMap<String, SharedConnect>>,
+    inflight: Mutex<HashMap<String, Inflight>>,
+    /// Hosts a DeleteHost is removing: no connect starts for them.
+    deleting: Mutex<HashMap<String, usize>>,
+    /// Set when the node stops: connects give up, the tracker and the start-up pass end.
+    pub stopping: Cancel,
+    /// Takeover-flag removals running now, by host uuid (see [`cleanup`]).
+    cleaning: Mutex<std::collections::HashSet<String>>,
     /// One add at a time per management IP.
     ip_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Bounds the adds connecting at once (`host.add.parallelismDegree`).
@@ -84,6 +102,9 @@ impl Hosts {
         Hosts {
             crypto,
             inflight: Mutex::new(HashMap::new()),
+            deleting: Mutex::new(HashMap::new()),
+            stopping: Cancel::default(),
+            cleaning: Mutex::new(Default::default()),
             ip_locks: Mutex::new(HashMap::new()),
             add_gate: Gate::default(),
             tracker: tracker::Tracker::default(),
@@ -96,18 +117,75 @@ impl Hosts {
         m.entry(ip.to_string()).or_default().clone()
     }
 
+    /// Cut the host's connect in flight short (if one runs); returns its run, to wait for its
+    /// end.
+    pub fn cancel_connect(&self, uuid: &str, why: &str) -> Option<SharedConnect> {
+        let inflight = self.inflight.lock().expect("inflight");
+        let f = inflight.get(uuid)?;
+        f.cancel.cancel(why);
+        Some(f.run.clone())
+    }
+
+    /// The step the host's connect in flight is at, and whether it is a new add.
+    pub fn connect_step(&self, uuid: &str) -> Option<(&'static str, bool)> {
+        let inflight = self.inflight.lock().expect("inflight");
+        let f = inflight.get(uuid)?;
+        let step = *f.step.lock().expect("step");
+        Some((step, f.mode.new_add))
+    }
+
+    /// How many connects are in flight.
+    pub fn connects_in_flight(&self) -> usize {
+        self.inflight.lock().expect("inflight").len()
+    }
+
+    /// Mark a host as being deleted until the guard drops: no connect starts for it meanwhile.
+    pub fn deleting(&self, uuid: &str) -> DeletingGuard<'_> {
+        *self
+            .deleting
+            .lock()
+            .expect("deleting")
+            .entry(uuid.to_string())
+            .or_default() += 1;
+        DeletingGuard(self, uuid.to_string())
+    }
+
+    fn is_deleting(&self, uuid: &str) -> bool {
+        self.deleting.lock().expect("deleting").contains_key(uuid)
+    }
+
     /// The SSH credential stored for a host.
     pub fn credential(&self, h: &HostRow) -> Result<Credential, Error> {
         let sealed = h.credential.as_deref().ok_or_else(|| {
             Error::operation(format!("host[uuid:{}] has no stored credential", h.uuid))
         })?;
-        Ok(match self.crypto.open(&h.uuid, sealed)? {
+        self.open_credential(&h.uuid, sealed)
+    }
+
+    /// Open a sealed credential of host `uuid`.
+    pub fn open_credential(&self, uuid: &str, sealed: &str) -> Result<Credential, Error> {
+        Ok(match self.crypto.open(uuid, sealed)? {
             Secret::Password(p) => Credential::Password(p),
             Secret::PrivateKey { pem, password } => Credential::PrivateKey {
                 pem,
                 passphrase: password,
             },
         })
+    }
+}
+
+/// While alive, the host is being deleted ([`Hosts::deleting`]).
+pub struct DeletingGuard<'a>(&'a Hosts, String);
+
+impl Drop for DeletingGuard<'_> {
+    fn drop(&mut self) {
+        let mut m = self.0.deleting.lock().expect("deleting");
+        if let Some(n) = m.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.1);
+            }
+        }
     }
 }
 
@@ -135,6 +213,7 @@ pub fn connect_options(c: &Configs, expected_host_key: Option<String>) -> Connec
             .max(Duration::from_secs(1)),
         auth_timeout: c.get(keys::KVM_SSH_AUTH_TIMEOUT),
         command_timeout: c.get(keys::KVM_SSH_COMMAND_TIMEOUT),
+        fail_fast: false,
         expected_host_key,
     }
 }
@@ -153,15 +232,15 @@ pub async fn port_open(ip: &str, port: u16, timeout: Duration) -> bool {
 /// burst of pings) waking every waiter on every release costs O(waiters²) wake-ups. A waiter
 /// that enters and still sees room (the limit was raised) passes the wake-up on.
 #[derive(Default)]
-struct Gate {
+pub(crate) struct Gate {
     running: Mutex<usize>,
     notify: Notify,
 }
 
-struct GateGuard<'a>(&'a Gate);
+pub(crate) struct GateGuard<'a>(&'a Gate);
 
 impl Gate {
-    async fn enter(&self, limit: usize) -> GateGuard<'_> {
+    pub(crate) async fn enter(&self, limit: usize) -> GateGuard<'_> {
         let limit = limit.max(1);
         loop {
             let notified = self.notify.notified();

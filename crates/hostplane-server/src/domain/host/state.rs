@@ -8,14 +8,16 @@
 //! | Maintenance    | Enabled | Disabled | —              | —           |
 //!
 //! The API's `maintain` is `preMaintain` then `maintain` (hostplane has no VMs to migrate, so
-//! nothing can fail between them) and needs a Connected host. A host in maintenance is not
-//! pinged or connected. Leaving maintenance sets the host Connecting and reconnects it in the
+//! nothing can fail between them; both are checked and the host is written once, so a crash
+//! never leaves it in PreMaintenance) and needs a Connected host — or one whose reconnect is
+//! waiting for its SSH port (a host rebooting): that wait is cut short and the host goes to
+//! Maintenance, Disconnected. A host in maintenance is not pinged or connected. Leaving maintenance sets the host Connecting and reconnects it in the
 //! background, so the reply shows `Connecting`. Every state has a way out: enable and disable
 //! are defined from all of them.
 
 use std::sync::Arc;
 
-use super::connect::{connect, Mode};
+use super::connect::{connect, Mode, CANCEL_MAINTENANCE};
 use super::events::{self, Change, Kind};
 use super::{
     in_maintenance, CONNECTED, CONNECTING, DISABLED, ENABLED, MAINTENANCE, PRE_MAINTENANCE,
@@ -67,12 +69,6 @@ pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Out
         ))
     })?;
     if event == "maintain" {
-        if h.status != CONNECTED {
-            return Err(Error::operation(format!(
-                "can not maintain host[uuid:{uuid}, status:{}]which is not Connected",
-                h.status
-            )));
-        }
         let pre = next_state(&h.state, "preMaintain").ok_or_else(|| {
             let e = no_transition(&h.state, "preMaintain");
             Error::internal(format!(
@@ -80,9 +76,36 @@ pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Out
                 h.name, h.state, e.details
             ))
         })?;
-        store_state(app, uuid, &h.state, pre).await?;
         let fin = next_state(pre, "maintain").ok_or_else(|| no_transition(pre, "maintain"))?;
-        store_state(app, uuid, pre, fin).await?;
+        let waiting = h.status == CONNECTING
+            && matches!(
+                app.hosts.connect_step(uuid),
+                Some(("wait-for-ssh-port", false))
+            );
+        if waiting {
+            if let Some(run) = app.hosts.cancel_connect(uuid, CANCEL_MAINTENANCE) {
+                let _ = run.await;
+            }
+        } else if h.status != CONNECTED {
+            return Err(Error::operation(format!(
+                "can not maintain host[uuid:{uuid}, status:{}]which is not Connected",
+                h.status
+            ))
+            .with_opaque("step", "check-status")
+            .with_opaque(
+                "hint",
+                "reconnect the host first (ReconnectHost), or delete it",
+            ));
+        }
+        // One write: a crash never leaves the host in PreMaintenance. Both transitions are
+        // events, as ZStack's two steps are.
+        app.store.host_set_state(uuid, fin, now_ms()).await?;
+        for (a, b) in [(h.state.as_str(), pre), (pre, fin)] {
+            if a != b {
+                let c = Change::new(Kind::StateChanged, Some(a), Some(b));
+                events::record(app, uuid, c).await;
+            }
+        }
         tracing::info!(host.uuid = %uuid, "host is in maintenance");
     } else {
         set_state(app, uuid, &h.state, event).await?;

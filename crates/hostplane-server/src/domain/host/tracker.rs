@@ -1,7 +1,8 @@
 //! The ping tracker: one task per managed host.
 //!
 //! Every `host.ping.interval` seconds a task looks at its host:
-//! - gone → the task ends; in (Pre)Maintenance or Connecting → nothing this round;
+//! - gone → the task ends; in (Pre)Maintenance → nothing this round; Connecting → nothing
+//!   while a connect runs, else (a connect whose last write failed) Disconnected;
 //! - Connected → ping. Up to `host.ping.maxFailure` tries, `host.ping.sleepPeriodAfterFailure`
 //!   seconds apart, each bounded by `host.ping.timeout`; all tries failed → Disconnected. At
 //!   most `host.ping.parallelismDegree` tries run at once. A try is one of:
@@ -39,9 +40,18 @@
 //! spread over the interval instead of all falling due together after a change. A task's first
 //! round comes after a random part of the interval, so hosts tracked together at start-up are
 //! spread out as well.
-//! [`take_over_all`] runs at start-up: hosts are tracked again, Connecting and Disconnected
-//! ones reconnected, and a host still Connecting that never connected (its add was cut off by
-//! the restart) is rolled back — no host stays Connecting forever.
+//! At start-up, before the API opens, [`recover`] settles what a stop left half done: a host
+//! still Connecting that never connected (its add was cut off) is rolled back, with its
+//! takeover flag; one that had connected before (a reconnect was cut off) is Disconnected — no
+//! host stays Connecting. Then [`take_over_all`] runs in the background while the API serves:
+//! hosts are tracked again and the Disconnected ones reconnected (`host.load.parallelismDegree`
+//! at a time), each after one try of its SSH port — a closed port leaves the host Disconnected
+//! for the tracker, which reconnects it when the port answers, so hosts that are down never
+//! hold the start-up pass.
+//!
+//! The tracker never marks a host Disconnected because the store failed: a round whose row
+//! cannot be read does nothing, and a reconnect that failed on the store does not count
+//! against `maxAttemptsNum`. When the node stops, every task ends and its sessions close.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -51,7 +61,7 @@ use std::time::Duration;
 use hostplane_ssh::{Session, SshError};
 use tokio::task::JoinHandle;
 
-use super::connect::{connect, mark_disconnected, ssh_reason, Mode, Why};
+use super::connect::{connect, mark_disconnected, ssh_reason, Mode, PortWait, Why};
 use super::{connect_options, in_maintenance, CONNECTED, CONNECTING, DISCONNECTED};
 use crate::domain::global_config::keys;
 use crate::domain::App;
@@ -87,6 +97,21 @@ pub struct Tracker {
     snapshot: Mutex<Option<Arc<Snapshot>>>,
     /// One refresh of the snapshot at a time.
     refreshing: tokio::sync::Mutex<()>,
+    /// Bounds the tracker's statements running at once ([`STORE_SLOTS`]).
+    store_gate: super::Gate,
+}
+
+/// The most store connections the tracker and the start-up pass use at once (of the pool's 8
+/// on SQLite, 16 on PostgreSQL): when thousands of hosts change status together (a data
+/// center that lost power, a start-up with every host down) their writes queue here, and the
+/// API keeps the rest of the pool.
+const STORE_SLOTS: usize = 3;
+
+impl Tracker {
+    /// A slot for one of the tracker's statements.
+    async fn store_slot(&self) -> impl Drop + '_ {
+        self.store_gate.enter(STORE_SLOTS).await
+    }
 }
 
 struct Snapshot {
@@ -97,6 +122,9 @@ struct Snapshot {
 impl Tracker {
     /// Start tracking a host (no-op when it is tracked already).
     pub fn track(&self, app: &Arc<App>, uuid: &str) {
+        if app.hosts.stopping.reason().is_some() {
+            return;
+        }
         let mut tasks = self.tasks.lock().expect("tracker");
         if tasks.get(uuid).is_some_and(|t| !t.task.is_finished()) {
             return;
@@ -104,6 +132,34 @@ impl Tracker {
         let state = Arc::new(TrackState::default());
         let task = tokio::spawn(run(app.clone(), uuid.to_string(), state.clone()));
         tasks.insert(uuid.to_string(), Tracked { task, state });
+    }
+
+    /// The node stops: end every task, then close the sessions they kept (reuseSession) with
+    /// a goodbye, all within a few seconds.
+    pub async fn stop_all(&self) {
+        let tracked: Vec<Tracked> = {
+            let mut tasks = self.tasks.lock().expect("tracker");
+            tasks.drain().map(|(_, t)| t).collect()
+        };
+        for t in &tracked {
+            t.task.abort();
+        }
+        let mut sessions = Vec::new();
+        for t in tracked {
+            let _ = t.task.await;
+            if let Some(s) = t.state.session.lock().await.take() {
+                sessions.push(s);
+            }
+        }
+        let n = sessions.len();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(3),
+            futures::future::join_all(sessions.into_iter().map(Session::close)),
+        )
+        .await;
+        if n > 0 {
+            tracing::info!(sessions = n, "closed the ping sessions");
+        }
     }
 
     /// Stop tracking a host (it was deleted).
@@ -150,7 +206,11 @@ impl Tracker {
             return Some(b); // another task refreshed it meanwhile
         }
         let at = tokio::time::Instant::now();
-        match app.store.host_briefs().await {
+        let briefs = {
+            let _slot = self.store_slot().await;
+            app.store.host_briefs().await
+        };
+        match briefs {
             Ok(rows) => {
                 let snap = Arc::new(Snapshot {
                     at,
@@ -222,7 +282,7 @@ async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>) {
         // The ping and reconnect futures (SSH handshakes inside) are large: boxed, they take
         // memory only while they run, not in each of the many sleeping tasks.
         match h.status.as_str() {
-            CONNECTING => {}
+            CONNECTING => settle_stale_connecting(&app, &uuid).await,
             CONNECTED => {
                 if let Err(reason) = Box::pin(ping(&app, &h, &st)).await {
                     let why = Why {
@@ -230,6 +290,7 @@ async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>) {
                         reason: Some(reason),
                         ..Why::default()
                     };
+                    let _slot = app.hosts.tracker.store_slot().await;
                     mark_disconnected(&app, &uuid, why).await
                 }
             }
@@ -266,7 +327,10 @@ async fn current_row(app: &App, uuid: &str, st: &TrackState) -> sqlx::Result<Opt
     // round logs in rather than trusting the future mtime of the last login ping.
     *st.flag_fresh_until.lock().expect("fresh") = None;
     *st.banner.lock().expect("banner") = None;
-    let row = app.store.host_get(uuid).await?;
+    let row = {
+        let _slot = app.hosts.tracker.store_slot().await;
+        app.store.host_get(uuid).await?
+    };
     *st.row.lock().expect("row") = row.clone();
     Ok(row)
 }
@@ -462,6 +526,7 @@ async fn try_reconnect(app: &Arc<App>, h: &HostRow, st: &TrackState) {
     }
     let mode = Mode {
         cause: Some("auto-reconnect"),
+        port: PortWait::Once,
         ..Mode::default()
     };
     match connect(app, &h.uuid, mode).await {
@@ -470,7 +535,9 @@ async fn try_reconnect(app: &Arc<App>, h: &HostRow, st: &TrackState) {
             tracing::info!(host.uuid = %h.uuid, "host reconnected automatically");
         }
         Err(e) => {
-            st.failed_reconnects.fetch_add(1, Ordering::SeqCst);
+            if !store_failed(&e) {
+                st.failed_reconnects.fetch_add(1, Ordering::SeqCst);
+            }
             if e.has_code(Code::HostPasswordChanged) {
                 tracing::warn!(host.uuid = %h.uuid, "the host's password was changed; automatic reconnects stop until UpdateKVMHost");
             }
@@ -478,17 +545,80 @@ async fn try_reconnect(app: &Arc<App>, h: &HostRow, st: &TrackState) {
     }
 }
 
-/// At start-up: take every host back under management.
+/// A host Connecting with no connect in flight on this node is left over from a connect whose
+/// last write failed (the store was down when it ended): Disconnected, so the tracker can
+/// reconnect it. The row is read again first, so an old snapshot cannot undo a connect.
+async fn settle_stale_connecting(app: &Arc<App>, uuid: &str) {
+    if app.hosts.connect_step(uuid).is_some() {
+        return;
+    }
+    let _slot = app.hosts.tracker.store_slot().await;
+    if let Ok(Some(h)) = app.store.host_get(uuid).await {
+        if h.status == CONNECTING && app.hosts.connect_step(uuid).is_none() {
+            tracing::info!(host.uuid = %uuid, "a connect ended without recording it; the host is Disconnected");
+            let why = Why {
+                cause: Some("connect-unrecorded"),
+                ..Why::default()
+            };
+            mark_disconnected(app, uuid, why).await;
+        }
+    }
+}
+
+/// Whether an error came from the store being unavailable (not from the host).
+fn store_failed(e: &crate::error::Error) -> bool {
+    e.opaque
+        .as_ref()
+        .and_then(|o| o.get("reason"))
+        .is_some_and(|r| r == crate::error::STORE_UNAVAILABLE)
+}
+
+/// What [`recover`] found.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Recovered {
+    /// Adds cut off by the stop, rolled back.
+    pub rolled_back: usize,
+    /// Reconnects cut off by the stop: the hosts are Disconnected now.
+    pub disconnected: usize,
+}
+
+/// At start-up, before the API opens: no host stays Connecting. A host that never connected
+/// (its add was cut off) is rolled back with its takeover flag; one that connected before is
+/// Disconnected, for [`take_over_all`] and the tracker to reconnect.
+pub async fn recover(app: &Arc<App>) -> anyhow::Result<Recovered> {
+    let mut r = Recovered::default();
+    for (uuid, connected_before) in app.store.hosts_connecting().await? {
+        if connected_before {
+            let why = Why {
+                cause: Some("boot"),
+                reason: Some("HOST.CONNECT.CUT_OFF"),
+                ..Why::default()
+            };
+            mark_disconnected(app, &uuid, why).await;
+            r.disconnected += 1;
+        } else {
+            tracing::warn!(host.uuid = %uuid, "rolling back a host whose add was cut off by the stop");
+            super::delete::roll_back(app, &uuid, true).await?;
+            r.rolled_back += 1;
+        }
+    }
+    Ok(r)
+}
+
+/// In the background at start-up: take every host back under management — track it, and
+/// reconnect the Disconnected ones whose SSH port answers (`host.load.parallelismDegree` at a
+/// time). Ends early when the node stops.
 pub async fn take_over_all(app: Arc<App>) -> anyhow::Result<()> {
+    let started = tokio::time::Instant::now();
     let hosts = app.store.hosts_all().await?;
+    let total = hosts.len();
     let limit = Arc::new(tokio::sync::Semaphore::new(
         app.configs.get(keys::HOST_LOAD_PARALLELISM).max(1) as usize,
     ));
-    for (uuid, state, status, connected_before) in hosts {
-        if status == CONNECTING && !connected_before {
-            tracing::warn!(host.uuid = %uuid, "rolling back a host whose add was cut off by the restart");
-            app.store.host_delete(&uuid).await?;
-            continue;
+    let mut reconnects = tokio::task::JoinSet::new();
+    for (uuid, state, status, _) in hosts {
+        if app.hosts.stopping.reason().is_some() {
+            break;
         }
         if app.configs.get(keys::HOST_LOAD_ALL) {
             app.hosts.tracker.track(&app, &uuid);
@@ -497,18 +627,60 @@ pub async fn take_over_all(app: Arc<App>) -> anyhow::Result<()> {
             && !in_maintenance(&state)
             && status != CONNECTED
         {
-            let (a, permit) = (app.clone(), limit.clone().acquire_owned().await?);
-            let mode = Mode {
-                cause: Some("boot"),
-                ..Mode::default()
+            let permit = tokio::select! {
+                p = limit.clone().acquire_owned() => p?,
+                _ = app.hosts.stopping.cancelled() => break,
             };
-            tokio::spawn(async move {
-                if let Err(e) = connect(&a, &uuid, mode).await {
-                    tracing::warn!(host.uuid = %uuid, error = %e, "reconnect at start-up failed");
-                }
+            let a = app.clone();
+            reconnects.spawn(async move {
+                reconnect_at_start(&a, &uuid).await;
                 drop(permit);
             });
+            // Reap the finished ones as we go: the set stays as small as the permits.
+            while reconnects.try_join_next().is_some() {}
         }
     }
+    while reconnects.join_next().await.is_some() {}
+    tracing::info!(
+        hosts = total,
+        duration_ms = started.elapsed().as_millis() as u64,
+        "start-up pass over the hosts done"
+    );
     Ok(())
+}
+
+/// One start-up reconnect: one try of the SSH port; closed, the host stays Disconnected and the
+/// tracker reconnects it once the port answers.
+async fn reconnect_at_start(app: &Arc<App>, uuid: &str) {
+    let row = {
+        let _slot = app.hosts.tracker.store_slot().await;
+        app.store.host_get(uuid).await
+    };
+    let Ok(Some(h)) = row else {
+        return;
+    };
+    let wait = app
+        .configs
+        .get(keys::KVM_SSH_PORT_CONNECT_TIMEOUT)
+        .max(Duration::from_secs(1));
+    if !super::port_open(&h.management_ip, h.ssh_port.unwrap_or(22) as u16, wait).await {
+        if h.status != super::DISCONNECTED {
+            let why = Why {
+                cause: Some("boot"),
+                reason: Some("HOST.SSH.PORT_CLOSED"),
+                ..Why::default()
+            };
+            let _slot = app.hosts.tracker.store_slot().await;
+            mark_disconnected(app, uuid, why).await;
+        }
+        return;
+    }
+    let once = Mode {
+        cause: Some("boot"),
+        port: PortWait::Once,
+        ..Mode::default()
+    };
+    if let Err(e) = connect(app, uuid, once).await {
+        tracing::warn!(host.uuid = %uuid, error = %e, "reconnect at start-up failed");
+    }
 }

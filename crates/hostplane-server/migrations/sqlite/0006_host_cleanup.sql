@@ -1,0 +1,15 @@
+-- Takeover flags still to remove from hosts that are gone from this server (deleted, or an add
+-- rolled back). A row is written in the same transaction that deletes the host, so a crash
+-- between the deletion and the removal on the host cannot lose it; it goes when the flag is
+-- removed (or found to name another host), or when hostplane gives up on an unreachable host.
+-- The credential is sealed as it was in the host row (bound to the host's uuid).
+CREATE TABLE host_cleanup (
+    uuid TEXT PRIMARY KEY,
+    management_ip TEXT NOT NULL,
+    ssh_port BIGINT,
+    username TEXT,
+    credential TEXT,
+    host_key_fingerprint TEXT,
+    create_date BIGINT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0
+);
