@@ -9,6 +9,7 @@
 //! [`ConnectOptions`].
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -65,6 +66,9 @@ pub struct ConnectOptions {
     /// [`SshError::HostKeyMismatch`] before any credential is sent. `None`: trust on first use
     /// (read the key with [`Session::host_key_fingerprint`] and store it).
     pub expected_host_key: Option<String>,
+    /// The local address outgoing connections are bound to (`None`: the system picks). A
+    /// management node with several addresses uses it so that hosts and firewalls see one.
+    pub source_address: Option<IpAddr>,
 }
 
 impl Default for ConnectOptions {
@@ -75,6 +79,7 @@ impl Default for ConnectOptions {
             auth_timeout: Duration::from_secs(30),
             command_timeout: Duration::from_secs(60),
             expected_host_key: None,
+            source_address: None,
         }
     }
 }
@@ -250,6 +255,36 @@ fn parse_private_key(pem: &str, passphrase: Option<&str>) -> Result<keys::Privat
     }
 }
 
+/// Open a TCP connection to `host:port`, from `source` when given (an address of the same
+/// family as the host's; addresses of the other family are tried without binding).
+pub async fn tcp_connect(
+    host: &str,
+    port: u16,
+    source: Option<IpAddr>,
+) -> std::io::Result<TcpStream> {
+    let Some(source) = source else {
+        return TcpStream::connect((host, port)).await;
+    };
+    let mut last = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        if addr.is_ipv4() == source.is_ipv4() {
+            socket.bind(std::net::SocketAddr::new(source, 0))?;
+        }
+        match socket.connect(addr).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "the host name resolves to no address")
+    }))
+}
+
 /// Try TCP every 2 s (each attempt bounded by `tcp_connect_timeout`) until `port_wait` elapses.
 async fn wait_for_port(
     host: &str,
@@ -260,7 +295,11 @@ async fn wait_for_port(
     loop {
         let attempt = Instant::now();
         if let Ok(Ok(stream)) =
-            tokio::time::timeout(opts.tcp_connect_timeout, TcpStream::connect((host, port))).await
+            tokio::time::timeout(
+                opts.tcp_connect_timeout,
+                tcp_connect(host, port, opts.source_address),
+            )
+            .await
         {
             let _ = stream.set_nodelay(true);
             return Ok(stream);

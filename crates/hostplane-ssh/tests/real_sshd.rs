@@ -17,6 +17,7 @@ fn opts() -> ConnectOptions {
         auth_timeout: Duration::from_secs(20),
         command_timeout: Duration::from_secs(20),
         expected_host_key: None,
+        source_address: None,
     }
 }
 
