@@ -112,8 +112,12 @@ pub struct ServeArgs {
     #[arg(long, env = "HOSTPLANE_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
     /// The key that encrypts host credentials: 64 hex digits (default: <data-dir>/secret.key).
+    /// All management nodes of one database need the same key.
     #[arg(long, env = "HOSTPLANE_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
+    /// The local address SSH connections to hosts come from (default: the system picks).
+    #[arg(long, env = "HOSTPLANE_SSH_SOURCE_ADDRESS")]
+    pub ssh_source_address: Option<std::net::IpAddr>,
 }
 
 impl From<ServeArgs> for ServeConfig {
@@ -124,6 +128,7 @@ impl From<ServeArgs> for ServeConfig {
             database_url: a.database_url,
             admin_password: a.admin_password,
             secret_key: a.secret_key,
+            ssh_source_address: a.ssh_source_address,
         }
     }
 }

@@ -1,15 +1,18 @@
 //! Start-up and shutdown of `hostplane serve`.
 //!
-//! Order matters: open the store (migrations run), load the global configs, make sure the
-//! admin account exists, end jobs a previous run left running, register this management node,
-//! take every host back under management, and only then accept requests.
+//! Order matters: lock the SQLite database (one node only), open the store (migrations run),
+//! load the global configs, make sure the admin account exists, register this management node
+//! (with PostgreSQL: join the plane and learn which hosts it owns), end jobs a previous run
+//! left running, take its hosts back under management, and only then accept requests. On
+//! stop it leaves the plane, so the other nodes take its hosts at once.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::domain::host::{Crypto, Hosts};
-use crate::domain::management_node::{self, Node};
+use crate::domain::management_node::Node;
+use crate::domain::plane::{self, Plane};
 use crate::domain::{global_config::Configs, identity, jobs, App};
 use crate::store::Store;
 
@@ -22,13 +25,19 @@ pub struct ServeConfig {
     pub database_url: Option<String>,
     /// The admin's first password (plain). None: ZStack's default `password`.
     pub admin_password: Option<String>,
-    /// 64 hex digits; None: the key file in the data directory.
+    /// 64 hex digits; None: the key file in the data directory. Every management node of one
+    /// database needs the same key.
     pub secret_key: Option<String>,
+    /// The local address SSH connections to hosts come from (None: the system picks).
+    pub ssh_source_address: Option<IpAddr>,
 }
 
 /// Build the application: everything but the listener.
 pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Arc<App>> {
     std::fs::create_dir_all(&cfg.data_dir)?;
+    let sqlite_lock = plane::sqlite_path(&cfg.data_dir, cfg.database_url.as_deref())
+        .map(|db| plane::lock_sqlite(&db))
+        .transpose()?;
     let store = match &cfg.database_url {
         Some(url) => Store::open(url).await?,
         None => Store::open_sqlite(&cfg.data_dir).await?,
@@ -54,10 +63,28 @@ pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Arc<App>> {
         }
     };
     let crypto = Crypto::load(&cfg.data_dir, cfg.secret_key.as_deref())?;
+    let plane = match (&cfg.database_url, store.backend()) {
+        (Some(url), crate::store::Backend::Postgres) => Plane::shared(
+            node_uuid.clone(),
+            store.clone(),
+            configs.clone(),
+            url.clone(),
+        ),
+        _ => Plane::solo(
+            node_uuid.clone(),
+            store.clone(),
+            configs.clone(),
+            sqlite_lock,
+        ),
+    };
     Ok(Arc::new(App {
         store,
         configs,
-        node: Node::new(node_uuid),
+        node: Node {
+            ssh_source: cfg.ssh_source_address,
+            ..Node::new(node_uuid)
+        },
+        plane,
         hosts: Hosts::new(crypto),
         sessions: Default::default(),
         jobs: Default::default(),
@@ -67,6 +94,7 @@ pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Arc<App>> {
 /// Run the server until SIGINT or SIGTERM.
 pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     let app = build(&cfg).await?;
+    plane::start(app.clone()).await?;
     let interrupted = jobs::fail_interrupted(&app).await?;
     if interrupted > 0 {
         tracing::warn!(
@@ -75,7 +103,9 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         );
     }
     jobs::start_sweeper(app.clone());
-    management_node::join_and_beat(app.clone()).await?;
+    if !app.plane.is_solo() {
+        plane::recover_cut_off(&app).await?;
+    }
     crate::domain::host::tracker::take_over_all(app.clone()).await?;
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     tracing::info!(
@@ -84,9 +114,10 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         "hostplane is serving ZStack's API at /zstack/v1 and /zstack/api"
     );
-    axum::serve(listener, crate::http::router(app))
+    axum::serve(listener, crate::http::router(app.clone()))
         .with_graceful_shutdown(shutdown())
         .await?;
+    plane::leave(&app).await;
     Ok(())
 }
 

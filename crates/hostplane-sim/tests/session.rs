@@ -443,8 +443,10 @@ async fn contacts_are_counted_per_client_address() {
         .serve_control("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let (a, b): (std::net::IpAddr, std::net::IpAddr) =
-        ("127.0.13.201".parse().unwrap(), "127.0.13.202".parse().unwrap());
+    let (a, b): (std::net::IpAddr, std::net::IpAddr) = (
+        "127.0.13.201".parse().unwrap(),
+        "127.0.13.202".parse().unwrap(),
+    );
     let from = |ip| ConnectOptions {
         source_address: Some(ip),
         ..quick()

@@ -281,7 +281,10 @@ pub async fn tcp_connect(
         }
     }
     Err(last.unwrap_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::NotFound, "the host name resolves to no address")
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the host name resolves to no address",
+        )
     }))
 }
 
@@ -294,12 +297,11 @@ async fn wait_for_port(
     let started = Instant::now();
     loop {
         let attempt = Instant::now();
-        if let Ok(Ok(stream)) =
-            tokio::time::timeout(
-                opts.tcp_connect_timeout,
-                tcp_connect(host, port, opts.source_address),
-            )
-            .await
+        if let Ok(Ok(stream)) = tokio::time::timeout(
+            opts.tcp_connect_timeout,
+            tcp_connect(host, port, opts.source_address),
+        )
+        .await
         {
             let _ = stream.set_nodelay(true);
             return Ok(stream);

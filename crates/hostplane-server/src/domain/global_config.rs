@@ -6,7 +6,8 @@
 //! An update is validated first (a bad value gets SYS.1007 and changes nothing), then written
 //! to the store, then to the cache, and then every subscriber (the ping tracker, the job
 //! sweeper) is told through a watch channel so that, for example, a new ping interval takes
-//! effect at once.
+//! effect at once. With several management nodes the others are notified too
+//! (`domain::plane::notify`) and [`Configs::reload`] their caches from the store.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -184,6 +185,8 @@ config_keys! {
     IDENTITY_SESSION_MAX_CONCURRENT: i64 = ("identity", "session.maxConcurrent", "500", Check::Long(1, MAX), Compat, "sessions an account may hold");
     REST_COMPLETED_API_EXPIRED_PERIOD: Duration = ("rest", "completedApi.expiredPeriod", "10800", Check::Long(1, MAX), Live, "seconds the result of a finished job is kept");
     REST_EXPIRED_API_SCAN_INTERVAL: Duration = ("rest", "expiredApi.scanInterval", "3600", Check::Long(1, MAX), Live, "seconds between sweeps of expired job results");
+    MANAGEMENT_NODE_HEARTBEAT: Duration = ("managementServer", "node.heartbeatInterval", "2", Check::Long(1, 60), Live, "seconds between two heartbeats of a management node; each node also checks the others' this often (ZStack's default is 5)");
+    MANAGEMENT_NODE_DEAD_AFTER: Duration = ("managementServer", "node.deadAfter", "6", Check::Long(3, 600), Live, "hostplane: seconds without a heartbeat (database time) after which the other management nodes declare a node dead, fail its jobs and take over its hosts (at least twice the heartbeat interval plus 1); a node that cannot write its heartbeat stops pinging one heartbeat interval before that");
 }
 
 fn find(category: &str, name: &str) -> Option<&'static Def> {
@@ -302,6 +305,28 @@ impl Configs {
             .unwrap_or_else(|| d.default.to_string())
     }
 
+    /// Read every value from the store again and apply the ones that changed (another
+    /// management node changed them). Subscribers are told once if anything changed.
+    pub async fn reload(&self, store: &Store) -> anyhow::Result<()> {
+        let rows = store.global_configs_all().await?;
+        let mut changed = false;
+        {
+            let mut values = self.values.write().expect("config lock");
+            for r in rows {
+                if let Some(d) = find(&r.category, &r.name) {
+                    if values.get(d.key) != Some(&r.value) {
+                        values.insert(d.key, r.value);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if changed {
+            self.changed.send_modify(|n| *n += 1);
+        }
+        Ok(())
+    }
+
     /// A receiver that sees a new number after every change.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
@@ -346,6 +371,7 @@ pub async fn update_global_config(app: &Arc<App>, p: UpdateGlobalConfig) -> Resu
     })?;
     app.store.global_config_set(category, name, &value).await?;
     app.configs.set(d, value.clone());
+    app.plane.publish(super::plane::notify::Event::Config).await;
     if d.key == keys::HOST_CPU_OVER_PROVISIONING.def().key {
         // Capacity follows the ratio (ZStack recalculates on a change too).
         app.store

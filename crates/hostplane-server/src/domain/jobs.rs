@@ -6,6 +6,9 @@
 //! itself) and records the result. Results are kept `rest.completedApi.expiredPeriod` seconds
 //! and swept every `rest.expiredApi.scanInterval` seconds. At start-up, [`fail_interrupted`]
 //! ends every job a previous run left `Running`, with an error that says the server restarted.
+//! With several management nodes a job row names the node that runs it: any node answers its
+//! polls, a restart fails only that node's jobs, and when a node dies the others end its jobs
+//! ([`fail_of_node`]).
 //!
 //! A stored result is `{"output": Output}` or `{"error": ErrorCode}`; the faces render it.
 //!
@@ -94,7 +97,11 @@ where
     F: Future<Output = Result<Output>> + Send + 'static,
 {
     let uuid = job_uuid.unwrap_or_else(super::new_uuid);
-    match app.store.job_insert(&uuid, api, now_ms()).await {
+    match app
+        .store
+        .job_insert(&uuid, api, &app.node.uuid, now_ms())
+        .await
+    {
         Ok(()) => {}
         Err(Ok(_dup)) => return Err(SubmitError::Duplicate(uuid)),
         Err(Err(e)) => return Err(SubmitError::Store(e.into())),
@@ -187,9 +194,13 @@ pub async fn view(app: &App, uuid: &str) -> Result<Option<(JobRow, JobView)>> {
     Ok(Some((row, view)))
 }
 
-/// At start-up: every job still `Running` was cut off by the stop of the previous run.
+/// At start-up: every job still `Running` was cut off by the stop of the previous run (with
+/// several management nodes: every job of this node's previous run).
 pub async fn fail_interrupted(app: &App) -> anyhow::Result<usize> {
-    let running = app.store.jobs_running().await?;
+    let running = match app.plane.is_solo() {
+        true => app.store.jobs_running().await?,
+        false => app.store.jobs_running_of(&app.node.uuid).await?,
+    };
     for uuid in &running {
         let err = Error::operation(
             "the management server restarted while this job was running, so the job was cut off; \
@@ -198,6 +209,19 @@ pub async fn fail_interrupted(app: &App) -> anyhow::Result<usize> {
         finish(app, uuid, &Err(err)).await;
     }
     Ok(running.len())
+}
+
+/// End the running jobs of a management node that died: they fail, saying so.
+pub async fn fail_of_node(app: &App, node: &str) -> Result<u64> {
+    let err = Error::operation(format!(
+        "management node {node} died during the operation, so the job was cut off; check the \
+         state of the resource it was working on and call the API again"
+    ));
+    let (state, text) = encode(&Err(err));
+    Ok(app
+        .store
+        .jobs_finish_of_node(node, state, &text, now_ms())
+        .await?)
 }
 
 /// Sweep expired results now and then, following the `rest` configs.

@@ -9,6 +9,8 @@
 //! - [`catalogue`]: what each resource exposes to the query language; [`query`] runs queries.
 //! - [`jobs`]: asynchronous calls as durable jobs.
 //! - [`management_node`]: this server as a ZStack management node.
+//! - [`plane`]: several management nodes on one database: membership, host ownership,
+//!   fencing, leases, notifications between nodes.
 //!
 //! [`call`] is the one entry point: it checks the session, validates parameters and runs the
 //! API's operation (each entry of [`api::APIS`] names its parameter struct, whose
@@ -23,6 +25,7 @@ pub mod host;
 pub mod identity;
 pub mod jobs;
 pub mod management_node;
+pub mod plane;
 pub mod query;
 pub mod validate;
 pub mod zone;
@@ -45,6 +48,8 @@ pub struct App {
     pub store: Store,
     pub configs: global_config::Configs,
     pub node: management_node::Node,
+    /// This node among the management nodes: who owns which host, leases, fencing.
+    pub plane: plane::Plane,
     /// Host credentials, in-flight connects, per-IP add locks, the ping tracker.
     pub hosts: host::Hosts,
     /// Sessions recently found valid.

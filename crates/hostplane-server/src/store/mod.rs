@@ -15,6 +15,7 @@ pub mod clusters;
 pub mod global_configs;
 pub mod hosts;
 pub mod jobs;
+pub mod leases;
 pub mod management_nodes;
 pub mod query;
 pub mod sessions;

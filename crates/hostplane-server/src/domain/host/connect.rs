@@ -96,6 +96,11 @@ pub async fn connect(app: &Arc<App>, uuid: &str, mode: Mode) -> Result<()> {
 }
 
 async fn run(app: &Arc<App>, uuid: &str, mode: Mode) -> Result<()> {
+    // One connect of a host at a time across management nodes (a new add holds it already).
+    let _lease = match mode.new_add {
+        true => None,
+        false => Some(app.plane.host_lease(uuid).await?),
+    };
     let h = app.store.host_get(uuid).await?.ok_or_else(|| {
         Error::not_found(format!(
             "cannot find host[uuid:{uuid}], it may have been deleted"
@@ -162,11 +167,11 @@ async fn connect_steps(app: &Arc<App>, h: &HostRow, mode: Mode) -> Result<()> {
     } else {
         h.host_key_fingerprint.clone()
     };
-    let opts = connect_options(&app.configs, pin);
+    let opts = connect_options(app, pin);
     let user = h.username.clone().unwrap_or_else(|| "root".into());
     let port = h.ssh_port.unwrap_or(22) as u16;
     // Progress only: the connect below waits for the port itself.
-    let open_now = super::port_open(&h.management_ip, port, opts.tcp_connect_timeout).await;
+    let open_now = super::port_open(app, &h.management_ip, port, opts.tcp_connect_timeout).await;
     jobs::step(if open_now {
         "ssh-login"
     } else {

@@ -52,6 +52,7 @@ pub async fn delete_host(app: &Arc<App>, p: DeleteHost) -> Result<Output> {
 
 /// Delete one host (also used when its cluster or zone is deleted).
 pub async fn remove_host(app: &Arc<App>, uuid: &str, enforcing: bool) -> Result<()> {
+    let _lease = app.plane.host_lease(uuid).await?; // not while another node connects it
     let Some(h) = app.store.host_get(uuid).await? else {
         return Ok(());
     };
@@ -81,6 +82,7 @@ async fn remove_flag(app: Arc<App>, h: HostRow) {
         auth_timeout: Duration::from_secs(10),
         command_timeout: Duration::from_secs(10),
         expected_host_key: h.host_key_fingerprint.clone(),
+        source_address: app.node.ssh_source,
     };
     let path = app.configs.get(keys::KVM_TAKEOVER_FLAG_PATH);
     let user = h.username.clone().unwrap_or_else(|| "root".into());

@@ -60,6 +60,7 @@ operation!(ChangeHostState => change_host_state);
 pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Output> {
     let uuid = p.uuid.as_str();
     let event = p.state_event.as_str();
+    let lease = app.plane.host_lease(uuid).await?; // one change or connect at a time, any node
     let h = app.store.host_get(uuid).await?.ok_or_else(|| {
         Error::not_found(format!(
             "cannot find host[uuid:{uuid}], it may have been deleted"
@@ -81,6 +82,7 @@ pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Out
     } else {
         set_state(app, uuid, &h.state, event).await?;
     }
+    drop(lease);
     let mut inv = query::inventory_of(app, &HOST, uuid).await?;
     // ChangeHostState's event carries the plain HostInventory.
     inv.class = HOST_CLASS.into();

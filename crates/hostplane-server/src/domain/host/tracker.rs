@@ -41,6 +41,11 @@
 //! [`take_over_all`] runs at start-up: hosts are tracked again, Connecting and Disconnected
 //! ones reconnected, and a host still Connecting that never connected (its add was cut off by
 //! the restart) is rolled back — no host stays Connecting forever.
+//!
+//! With several management nodes (`domain::plane`), a node tracks only the hosts it owns:
+//! [`Tracker::track`] hands any other host to its owner, [`Tracker::release`] lets a host go
+//! when the owners change (after the round in progress), and a fenced node (no heartbeat
+//! written lately, or just joined) skips its rounds and never marks a host Disconnected.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -59,6 +64,8 @@ use crate::store::hosts::{HostBrief, HostRow};
 
 #[derive(Default)]
 struct TrackState {
+    /// Told when this node no longer owns the host: the task ends (after a round under way).
+    release: tokio::sync::Notify,
     session: tokio::sync::Mutex<Option<Session>>,
     /// The host's row as last read (credentials, address, pin); reread when the snapshot shows
     /// a newer change.
@@ -94,15 +101,43 @@ struct Snapshot {
 }
 
 impl Tracker {
-    /// Start tracking a host (no-op when it is tracked already).
+    /// Start tracking a host (no-op when it is tracked already; a host another management
+    /// node owns is handed to it).
     pub fn track(&self, app: &Arc<App>, uuid: &str) {
+        self.track_within(app, uuid, None)
+    }
+
+    /// Start tracking a host with its first round within `first` (None: within a ping
+    /// interval, spread at random) — soon, for hosts taken over from a dead node.
+    pub fn track_within(&self, app: &Arc<App>, uuid: &str, first: Option<Duration>) {
+        if !app.plane.owns(uuid) {
+            app.plane.hand_over(uuid);
+            return;
+        }
         let mut tasks = self.tasks.lock().expect("tracker");
         if tasks.get(uuid).is_some_and(|t| !t.task.is_finished()) {
             return;
         }
         let state = Arc::new(TrackState::default());
-        let task = tokio::spawn(run(app.clone(), uuid.to_string(), state.clone()));
+        let task = tokio::spawn(run(app.clone(), uuid.to_string(), state.clone(), first));
         tasks.insert(uuid.to_string(), Tracked { task, state });
+    }
+
+    /// This node no longer owns the host: its task ends after the round it may be in.
+    pub fn release(&self, uuid: &str) {
+        if let Some(t) = self.tasks.lock().expect("tracker").remove(uuid) {
+            t.state.release.notify_one();
+        }
+    }
+
+    /// The hosts this node tracks.
+    pub fn tracked_uuids(&self) -> Vec<String> {
+        let tasks = self.tasks.lock().expect("tracker");
+        tasks
+            .iter()
+            .filter(|(_, t)| !t.task.is_finished())
+            .map(|(u, _)| u.clone())
+            .collect()
     }
 
     /// Stop tracking a host (it was deleted).
@@ -182,23 +217,25 @@ fn ping_interval(app: &App) -> Duration {
         .max(Duration::from_secs(1))
 }
 
-async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>) {
+async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>, first: Option<Duration>) {
     let mut changes = app.configs.subscribe();
-    // The first round after a random part of the interval (10-100 %): spreads hosts that start
-    // being tracked together.
+    // The first round after a random part of the interval (10-100 %), or of `first` if shorter:
+    // spreads hosts that start being tracked together.
     let started = tokio::time::Instant::now();
     let phase = 0.1 + 0.9 * rand::random::<f64>();
-    let mut next = started + ping_interval(&app).mul_f64(phase);
+    let first_window = |app: &App| first.map_or(ping_interval(app), |f| f.min(ping_interval(app)));
+    let mut next = started + first_window(&app).mul_f64(phase);
     let mut last: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {}
+            _ = st.release.notified() => return,
             r = changes.changed() => {
                 if r.is_err() { return; }
                 // Keep this host's phase; a new interval counts from its last round.
                 next = match last {
                     Some(l) => l + ping_interval(&app),
-                    None => started + ping_interval(&app).mul_f64(phase),
+                    None => started + first_window(&app).mul_f64(phase),
                 };
                 continue;
             }
@@ -206,6 +243,9 @@ async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>) {
         let now = tokio::time::Instant::now();
         last = Some(now);
         next = now + ping_interval(&app);
+        if app.plane.fenced() {
+            continue; // another node may own the host by now
+        }
         let h = match current_row(&app, &uuid, &st).await {
             Ok(Some(h)) => h,
             Ok(None) => return,
@@ -222,7 +262,7 @@ async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>) {
         // memory only while they run, not in each of the many sleeping tasks.
         match h.status.as_str() {
             CONNECTING => {}
-            CONNECTED if !Box::pin(ping(&app, &h, &st)).await => {
+            CONNECTED if !Box::pin(ping(&app, &h, &st)).await && !app.plane.fenced() => {
                 mark_disconnected(&app, &uuid).await
             }
             DISCONNECTED => Box::pin(try_reconnect(&app, &h, &st)).await,
@@ -259,7 +299,14 @@ async fn current_row(app: &App, uuid: &str, st: &TrackState) -> sqlx::Result<Opt
     *st.flag_fresh_until.lock().expect("fresh") = None;
     *st.banner.lock().expect("banner") = None;
     let row = app.store.host_get(uuid).await?;
-    *st.row.lock().expect("row") = row.clone();
+    let old = std::mem::replace(&mut *st.row.lock().expect("row"), row.clone());
+    if let (Some(o), Some(n)) = (&old, &row) {
+        if o.credential != n.credential {
+            // New credentials (UpdateKVMHost, perhaps on another node): reconnects may try again.
+            st.password_changed.store(false, Ordering::SeqCst);
+            st.failed_reconnects.store(0, Ordering::SeqCst);
+        }
+    }
     Ok(row)
 }
 
@@ -272,6 +319,9 @@ async fn ping(app: &Arc<App>, h: &HostRow, st: &TrackState) -> bool {
         .max(Duration::from_secs(1));
     let pause = app.configs.get(keys::HOST_PING_SLEEP_AFTER_FAILURE);
     for i in 0..tries {
+        if app.plane.fenced() {
+            return false; // not this node's to judge any more (the caller marks nothing)
+        }
         let ok = {
             let limit = app.configs.get(keys::HOST_PING_PARALLELISM).max(1) as usize;
             let _slot = app.hosts.tracker.ping_gate.enter(limit).await;
@@ -309,7 +359,8 @@ fn probe_due(app: &App, st: &TrackState) -> bool {
 async fn ping_try(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Duration) -> bool {
     if probe_due(app, st) {
         let port = h.ssh_port.unwrap_or(22) as u16;
-        match hostplane_ssh::read_banner(&h.management_ip, port, timeout).await {
+        let source = app.node.ssh_source;
+        match hostplane_ssh::read_banner_from(&h.management_ip, port, timeout, source).await {
             Ok(line) => {
                 {
                     let mut known = st.banner.lock().expect("banner");
@@ -348,7 +399,7 @@ async fn login_ping(app: &Arc<App>, h: &HostRow, st: &TrackState, timeout: Durat
         let Ok(cred) = app.hosts.credential(h) else {
             return false;
         };
-        let mut opts = connect_options(&app.configs, h.host_key_fingerprint.clone());
+        let mut opts = connect_options(app, h.host_key_fingerprint.clone());
         opts.port_wait = Duration::ZERO;
         opts.tcp_connect_timeout = timeout;
         opts.auth_timeout = timeout;
@@ -416,6 +467,7 @@ async fn try_reconnect(app: &Arc<App>, h: &HostRow, st: &TrackState) {
         return;
     }
     if !super::port_open(
+        app,
         &h.management_ip,
         h.ssh_port.unwrap_or(22) as u16,
         Duration::from_secs(2),
@@ -445,10 +497,15 @@ pub async fn take_over_all(app: Arc<App>) -> anyhow::Result<()> {
         app.configs.get(keys::HOST_LOAD_PARALLELISM).max(1) as usize,
     ));
     for (uuid, state, status, connected_before) in hosts {
-        if status == CONNECTING && !connected_before {
+        // With several nodes, cut-off adds are the plane's to roll back (plane::recover_cut_off:
+        // another node may be adding this host right now).
+        if status == CONNECTING && !connected_before && app.plane.is_solo() {
             tracing::warn!(host.uuid = %uuid, "rolling back a host whose add was cut off by the restart");
             app.store.host_delete(&uuid).await?;
             continue;
+        }
+        if !app.plane.owns(&uuid) {
+            continue; // another management node's host
         }
         if app.configs.get(keys::HOST_LOAD_ALL) {
             app.hosts.tracker.track(&app, &uuid);
