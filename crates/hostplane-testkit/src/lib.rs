@@ -4,9 +4,11 @@
 //!   keys, a test user with a password, and optionally their own facts (mount namespaces).
 //! - [`pg`]: the PostgreSQL server the suites run against.
 //! - [`server`]: a `hostplane serve` process on a free port, with its own data directory.
+//! - [`proxy`]: a TCP proxy a test can cut, to part a server from its database.
 //!
 //! Nothing here is a mock: a test that passes here talks to the same programs a user runs.
 
 pub mod pg;
+pub mod proxy;
 pub mod server;
 pub mod sshd;

@@ -16,13 +16,17 @@ pub struct NodeRow {
     pub age_ms: i64,
 }
 
+fn db_now(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT",
+        Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+    }
+}
+
 impl Store {
     /// The SQL expression for the database's current time in epoch milliseconds.
     pub(crate) fn db_now(&self) -> &'static str {
-        match self.backend() {
-            Backend::Postgres => "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT",
-            Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
-        }
+        db_now(self.backend())
     }
 
     /// The database's clock, epoch milliseconds.
@@ -100,5 +104,59 @@ impl Store {
         };
         let r = sqlx::query(sql).bind(uuid).execute(self.pool()).await?;
         Ok(r.rows_affected())
+    }
+}
+
+/// A connection of its own for a node's heartbeat: a heartbeat must never wait for a pool
+/// connection behind a burst of other work, or a busy node would be declared dead.
+pub struct HeartbeatConn {
+    conn: sqlx::AnyConnection,
+    backend: Backend,
+}
+
+impl HeartbeatConn {
+    pub async fn open(url: &str) -> sqlx::Result<HeartbeatConn> {
+        use sqlx::ConnectOptions;
+        use std::str::FromStr;
+        sqlx::any::install_default_drivers();
+        let opts = sqlx::any::AnyConnectOptions::from_str(url)?.disable_statement_logging();
+        let backend = if url.starts_with("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        Ok(HeartbeatConn {
+            conn: opts.connect().await?,
+            backend,
+        })
+    }
+
+    fn now(&self) -> &'static str {
+        db_now(self.backend)
+    }
+
+    /// A heartbeat. False when the node has no row: the others declared it dead.
+    pub async fn heartbeat(&mut self, uuid: &str) -> sqlx::Result<bool> {
+        let sql = format!(
+            "UPDATE management_node SET heart_beat = {} WHERE uuid = $1",
+            self.now()
+        );
+        let r = sqlx::query(&sql).bind(uuid).execute(&mut self.conn).await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Register the node again (after the others declared it dead).
+    pub async fn join(&mut self, uuid: &str, host_name: &str) -> sqlx::Result<()> {
+        let sql = format!(
+            "INSERT INTO management_node (uuid, host_name, join_date, heart_beat) VALUES ($1, $2, {now}, {now}) \
+             ON CONFLICT (uuid) DO UPDATE SET host_name = $2, join_date = {now}, heart_beat = {now}",
+            now = self.now()
+        );
+        sqlx::query(&sql)
+            .bind(uuid)
+            .bind(host_name)
+            .execute(&mut self.conn)
+            .await?;
+        Ok(())
     }
 }

@@ -3,6 +3,7 @@ pub mod common;
 
 mod cli;
 mod hosts;
+mod nodes;
 mod protocol;
 mod query;
 mod sim;

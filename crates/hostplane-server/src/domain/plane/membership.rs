@@ -1,17 +1,19 @@
 //! Membership: joining the plane, the heartbeat loop, declaring nodes dead and taking over
 //! their work, and leaving.
 //!
-//! Each round (every heartbeat interval, or at once when a peer announces a change) a node
-//! 1. writes its heartbeat; a heartbeat that finds no row means the others declared this node
-//!    dead: it joins again and holds off pinging for a heartbeat interval;
-//! 2. reads every node's heartbeat age (database clock); a node older than the dead-node
-//!    limit is dead: its running jobs fail, its leases go, the adds and connects it cut off
-//!    are rolled back or disconnected ([`recover_cut_off`]), and its row is removed — each
+//! The heartbeat is written every heartbeat interval by a thread of its own, on a database
+//! connection of its own (a busy node must not be declared dead for waiting on its pool); a
+//! heartbeat that finds no row means the others declared this node dead: it joins again and
+//! holds off pinging for a heartbeat interval. Each membership round (every quarter heartbeat
+//! interval, or at once when a peer announces a change) a node
+//! 1. reads every node's heartbeat age (database clock); a node older than the dead-node
+//!    limit is dead: its leases go, the adds and connects it cut off are rolled back or
+//!    disconnected ([`recover_cut_off`]), its running jobs fail, and its row is removed — each
 //!    step idempotent, so two nodes doing it at once, or one dying halfway, is harmless;
-//! 3. builds the ring of the live nodes and, when it changed, moves the tracker's tasks to
+//! 2. builds the ring of the live nodes and, when it changed, moves the tracker's tasks to
 //!    the new owners ([`reconcile`]); hosts taken from a dead node are pinged within a few
-//!    seconds. Every 15 rounds it reconciles anyway (a missed notification costs only time);
-//! 4. fails the jobs of nodes that have no row at all, seen so in two rounds running.
+//!    seconds. Every 60 rounds (30 s) it reconciles anyway (a missed notification costs only time);
+//! 3. fails the jobs of nodes that have no row at all, seen so in two rounds running.
 //!
 //! A node that cannot write its heartbeat stops pinging (see [`super::Plane::fenced`]) and
 //! says so in its log; it starts again once a heartbeat is written.
@@ -22,17 +24,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::ring::Ring;
-use super::{notify, Plane, Shared, MARGIN};
+use super::{notify, Fence, Plane, Shared};
 use crate::domain::global_config::keys;
+use crate::domain::global_config::Configs;
 use crate::domain::host::{connect::mark_disconnected, CONNECTING};
 use crate::domain::{jobs, App};
+use crate::store::management_nodes::HeartbeatConn;
 use crate::store::management_nodes::NodeRow;
 
 /// How soon hosts taken over from a dead node get their first ping (at most; spread at random
 /// within it, and never later than a ping interval).
-const TAKEOVER_WINDOW: Duration = Duration::from_secs(3);
+const TAKEOVER_WINDOW: Duration = Duration::from_millis(1500);
 /// A full reconciliation of the tracked hosts every this many rounds.
-const RECONCILE_EVERY: u32 = 15;
+const RECONCILE_EVERY: u32 = 60;
 
 /// Join the plane and keep this node's membership up until the process ends. Returns once
 /// this node is registered and knows the live nodes (so ownership is known at start-up).
@@ -67,7 +71,12 @@ pub async fn start(app: Arc<App>) -> anyhow::Result<()> {
     check_secret_key(&app).await?;
     // Leases of this node's previous run: their holders are gone with it.
     app.store.leases_drop_of_node(&plane.node).await?;
-    join(&app, s, &host_name).await?;
+    let sent = Instant::now();
+    s.fence.hold(&plane.configs, sent);
+    app.store
+        .management_node_join(&plane.node, &host_name)
+        .await?;
+    s.fence.extend(&plane.configs, sent);
     let rows = app.store.management_nodes().await?;
     let (live, _) = split(plane, &rows);
     *s.ring.write().expect("ring") = Arc::new(Ring::new(live));
@@ -76,9 +85,16 @@ pub async fn start(app: Arc<App>) -> anyhow::Result<()> {
         live = ?plane.live_nodes(),
         "joined the management plane"
     );
+    plane.publish(notify::Event::Nodes).await;
+    spawn_heartbeat(
+        s.database_url.clone(),
+        plane.node.clone(),
+        host_name,
+        plane.configs.clone(),
+        s.fence.clone(),
+    )?;
     tokio::spawn(notify::listen(app.clone(), s.database_url.clone()));
-    let app2 = app.clone();
-    tokio::spawn(async move { heartbeat_loop(app2, host_name).await });
+    tokio::spawn(membership_loop(app.clone()));
     Ok(())
 }
 
@@ -102,26 +118,85 @@ async fn check_secret_key(app: &App) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Register this node and hold off pinging until the others have seen it.
-async fn join(app: &App, s: &Shared, host_name: &str) -> anyhow::Result<()> {
-    let plane = &app.plane;
-    let sent = Instant::now();
-    *s.hold_until.lock().expect("hold") = Some(sent + plane.heartbeat() + MARGIN);
-    app.store
-        .management_node_join(&plane.node, host_name)
-        .await?;
-    extend_fence(plane, s, sent);
-    plane.publish(notify::Event::Nodes).await;
+/// The heartbeat runs on a thread of its own, with a runtime and a database connection of its
+/// own: however busy the node is (thousands of SSH handshakes, a full connection pool), its
+/// heartbeat is written on time — or, if the database cannot be reached, the node fences
+/// itself on time.
+fn spawn_heartbeat(
+    url: String,
+    node: String,
+    host_name: String,
+    configs: Configs,
+    fence: Arc<Fence>,
+) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("hostplane-heartbeat".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the heartbeat");
+            rt.block_on(heartbeat_loop(url, node, host_name, configs, fence));
+        })?;
     Ok(())
 }
 
-/// A heartbeat sent at `sent` was written: this node may ping until the others could declare
-/// it dead, less a heartbeat interval.
-fn extend_fence(plane: &Plane, s: &Shared, sent: Instant) {
-    let until = sent + plane.dead_after().saturating_sub(plane.heartbeat());
-    let mut f = s.fence_at.lock().expect("fence");
-    if f.is_none_or(|at| at < until) {
-        *f = Some(until);
+async fn heartbeat_loop(
+    url: String,
+    node: String,
+    host_name: String,
+    configs: Configs,
+    fence: Arc<Fence>,
+) {
+    let mut conn: Option<HeartbeatConn> = None;
+    let mut failing = false;
+    while !fence.stop.load(Ordering::SeqCst) {
+        let hb = super::heartbeat(&configs);
+        let sent = Instant::now();
+        let beat = async {
+            if conn.is_none() {
+                conn = Some(HeartbeatConn::open(&url).await?);
+            }
+            let c = conn.as_mut().expect("just opened");
+            if c.heartbeat(&node).await? {
+                return Ok(true);
+            }
+            c.join(&node, &host_name).await?;
+            Ok::<_, sqlx::Error>(false)
+        };
+        let why = match tokio::time::timeout(hb, beat).await {
+            Ok(Ok(alive)) => {
+                if failing {
+                    tracing::warn!("the database answers again: heartbeat written");
+                    failing = false;
+                }
+                if !alive {
+                    tracing::warn!(
+                        node = %node,
+                        "the other management nodes declared this node dead (no heartbeat for longer than {:?}); joined again",
+                        super::dead_after(&configs)
+                    );
+                    fence.hold(&configs, sent);
+                    fence.rejoined.store(true, Ordering::SeqCst);
+                }
+                fence.extend(&configs, sent);
+                None
+            }
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some("no answer within a heartbeat interval".to_string()),
+        };
+        if let Some(why) = why {
+            conn = None;
+            if !failing {
+                failing = true;
+                tracing::error!(
+                    error = why,
+                    "cannot write this management node's heartbeat; it stops pinging hosts {:?} after its last heartbeat, before the other nodes take them over",
+                    super::dead_after(&configs).saturating_sub(hb)
+                );
+            }
+        }
+        tokio::time::sleep(hb.saturating_sub(sent.elapsed())).await;
     }
 }
 
@@ -155,63 +230,35 @@ struct Rounds {
     since_reconcile: u32,
     /// Nodes with running jobs but no row, seen in the last round.
     orphan_suspects: HashSet<String>,
-    /// Whether the last round could not write the heartbeat (to log changes only).
-    failing: bool,
 }
 
-async fn heartbeat_loop(app: Arc<App>, host_name: String) {
+async fn membership_loop(app: Arc<App>) {
     let s = app.plane.shared.as_ref().expect("a shared plane");
     let mut st = Rounds {
         since_reconcile: 0,
         orphan_suspects: HashSet::new(),
-        failing: false,
     };
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(app.plane.heartbeat()) => {}
+            // Checking the others four times per heartbeat (a read of a few rows) finds a dead
+            // node within a quarter of an interval of its limit.
+            _ = tokio::time::sleep(app.plane.heartbeat() / 4) => {}
             _ = s.round_now.notified() => {}
         }
-        round(&app, s, &host_name, &mut st).await;
+        round(&app, s, &mut st).await;
     }
 }
 
-async fn round(app: &Arc<App>, s: &Shared, host_name: &str, st: &mut Rounds) {
+async fn round(app: &Arc<App>, s: &Shared, st: &mut Rounds) {
     let plane = &app.plane;
-    let hb = plane.heartbeat();
-    let sent = Instant::now();
-    match tokio::time::timeout(hb, app.store.management_node_heartbeat(&plane.node)).await {
-        Ok(Ok(alive)) => {
-            if st.failing {
-                tracing::warn!("the database answers again: heartbeat written");
-                st.failing = false;
-            }
-            if alive {
-                extend_fence(plane, s, sent);
-            } else {
-                tracing::warn!(
-                    node = %plane.node,
-                    "the other management nodes declared this node dead (no heartbeat for longer than {:?}); joining again",
-                    plane.dead_after()
-                );
-                if let Err(e) = join(app, s, host_name).await {
-                    tracing::warn!(error = %e, "could not join the management plane again");
-                    return;
-                }
-            }
-        }
-        Ok(Err(e)) => {
-            heartbeat_failed(plane, st, &e.to_string());
-            return;
-        }
-        Err(_) => {
-            heartbeat_failed(plane, st, "no answer within a heartbeat interval");
-            return;
-        }
+    if s.fence.rejoined.swap(false, Ordering::SeqCst) {
+        plane.publish(notify::Event::Nodes).await;
     }
+    let hb = plane.heartbeat();
     let rows = match tokio::time::timeout(hb, app.store.management_nodes()).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, "could not read the management nodes");
+            tracing::debug!(error = %e, "could not read the management nodes");
             return;
         }
         Err(_) => return,
@@ -240,43 +287,29 @@ async fn round(app: &Arc<App>, s: &Shared, host_name: &str, st: &mut Rounds) {
     }
 }
 
-fn heartbeat_failed(plane: &Plane, st: &mut Rounds, why: &str) {
-    if !st.failing {
-        st.failing = true;
-        tracing::error!(
-            error = why,
-            "cannot write this management node's heartbeat; it stops pinging hosts {:?} after its last heartbeat, before the other nodes take them over",
-            plane.dead_after().saturating_sub(plane.heartbeat())
-        );
-    }
-}
-
-/// A node is dead: end its jobs, drop its leases, undo the adds and connects it cut off, and
-/// remove it. Every step can run twice (another node may be doing the same).
+/// A node is dead: undo the adds and connects it cut off, end its jobs, and remove it — in
+/// this order, so that a client that sees its job failed finds the host already in a state
+/// with an exit. Every step can run twice (another node may be doing the same), and a step
+/// that fails leaves the node's row for the next round to try again.
 async fn take_over(app: &Arc<App>, d: &NodeRow) {
     tracing::warn!(
         node = %d.uuid,
         last_heartbeat_ms_ago = d.age_ms,
         "management node is dead: failing its jobs and taking over its hosts"
     );
+    if let Err(e) = app.store.leases_drop_of_node(&d.uuid).await {
+        tracing::warn!(node = %d.uuid, error = %e, "could not drop the dead node's leases");
+        return;
+    }
+    if let Err(e) = recover_cut_off(app).await {
+        tracing::warn!(error = %e, "could not recover the hosts the dead node was working on");
+        return;
+    }
     match jobs::fail_of_node(app, &d.uuid).await {
         Ok(n) if n > 0 => tracing::warn!(node = %d.uuid, jobs = n, "jobs of the dead node failed"),
         Ok(_) => {}
         Err(e) => {
             tracing::warn!(node = %d.uuid, error = %e, "could not fail the dead node's jobs");
-            return;
-        }
-    }
-    match app.store.leases_drop_of_node(&d.uuid).await {
-        Ok(0) => {}
-        Ok(_) => {
-            if let Err(e) = recover_cut_off(app).await {
-                tracing::warn!(error = %e, "could not recover the hosts the dead node was working on");
-                return;
-            }
-        }
-        Err(e) => {
-            tracing::warn!(node = %d.uuid, error = %e, "could not drop the dead node's leases");
             return;
         }
     }
@@ -380,7 +413,8 @@ pub(super) async fn reconcile(app: &Arc<App>, taken: bool) -> crate::error::Resu
 pub async fn leave(app: &App) {
     let plane = &app.plane;
     if let Some(s) = &plane.shared {
-        *s.fence_at.lock().expect("fence") = Some(Instant::now());
+        s.fence.stop.store(true, Ordering::SeqCst);
+        *s.fence.fence_at.lock().expect("fence") = Some(Instant::now());
     }
     if let Err(e) = app.store.management_node_remove(&plane.node, false).await {
         tracing::warn!(error = %e, "could not remove this management node");

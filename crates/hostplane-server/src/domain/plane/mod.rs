@@ -64,12 +64,8 @@ pub struct Plane {
 struct Shared {
     database_url: String,
     ring: RwLock<Arc<Ring>>,
-    /// Until when this node may ping: its last written heartbeat plus
-    /// `deadAfter − heartbeatInterval`. `None` before the first heartbeat.
-    fence_at: Mutex<Option<Instant>>,
-    /// A node that (re)joined pings only after this.
-    hold_until: Mutex<Option<Instant>>,
-    /// Wakes the heartbeat loop for a round now (a peer joined or left).
+    fence: Arc<Fence>,
+    /// Wakes the membership loop for a round now (a peer joined or left).
     round_now: Notify,
     /// The next round reconciles the tracked hosts even if the live nodes did not change.
     resync: AtomicBool,
@@ -96,8 +92,7 @@ impl Plane {
             shared: Some(Shared {
                 database_url,
                 ring: RwLock::new(Arc::new(Ring::default())),
-                fence_at: Mutex::new(None),
-                hold_until: Mutex::new(None),
+                fence: Arc::new(Fence::default()),
                 round_now: Notify::new(),
                 resync: AtomicBool::new(false),
             }),
@@ -134,23 +129,15 @@ impl Plane {
     /// cannot reach the database), or it (re)joined less than a heartbeat interval ago.
     pub fn fenced(&self) -> bool {
         let Some(s) = &self.shared else { return false };
-        let now = Instant::now();
-        let fenced = s.fence_at.lock().expect("fence").is_none_or(|at| now >= at);
-        fenced || s.hold_until.lock().expect("hold").is_some_and(|t| now < t)
+        s.fence.fenced()
     }
 
     fn heartbeat(&self) -> Duration {
-        self.configs
-            .get(keys::MANAGEMENT_NODE_HEARTBEAT)
-            .max(Duration::from_secs(1))
+        heartbeat(&self.configs)
     }
 
-    /// The dead-node limit: the config, but at least two heartbeat intervals plus the margin.
     fn dead_after(&self) -> Duration {
-        let hb = self.heartbeat();
-        self.configs
-            .get(keys::MANAGEMENT_NODE_DEAD_AFTER)
-            .max(hb * 2 + MARGIN)
+        dead_after(&self.configs)
     }
 
     /// Take the lease `name`, waiting while another holder (on any node) has it.
@@ -198,6 +185,67 @@ impl Plane {
             async move { notify::publish(&store, &node, notify::Event::Track(uuid)).await },
         );
     }
+}
+
+/// What decides whether this node may ping: written by the heartbeat thread, read by the
+/// tracker.
+#[derive(Default)]
+struct Fence {
+    /// Until when this node may ping: its last written heartbeat plus
+    /// `deadAfter − heartbeatInterval`. `None` before the first heartbeat.
+    fence_at: Mutex<Option<Instant>>,
+    /// A node that (re)joined pings only after this.
+    hold_until: Mutex<Option<Instant>>,
+    /// Set by the heartbeat thread when it had to join again; the membership loop announces it.
+    rejoined: AtomicBool,
+    /// The node leaves: the heartbeat thread ends.
+    stop: AtomicBool,
+}
+
+impl Fence {
+    fn fenced(&self) -> bool {
+        let now = Instant::now();
+        let fenced = self
+            .fence_at
+            .lock()
+            .expect("fence")
+            .is_none_or(|at| now >= at);
+        fenced
+            || self
+                .hold_until
+                .lock()
+                .expect("hold")
+                .is_some_and(|t| now < t)
+    }
+
+    /// A heartbeat sent at `sent` was written: ping until the others could declare this node
+    /// dead, less a heartbeat interval.
+    fn extend(&self, configs: &Configs, sent: Instant) {
+        let until = sent + dead_after(configs).saturating_sub(heartbeat(configs));
+        let mut f = self.fence_at.lock().expect("fence");
+        if f.is_none_or(|at| at < until) {
+            *f = Some(until);
+        }
+    }
+
+    /// (Re)joined at `at`: no pings for a heartbeat interval and the margin, until the others
+    /// have seen this node and let its share go.
+    fn hold(&self, configs: &Configs, at: Instant) {
+        *self.hold_until.lock().expect("hold") = Some(at + heartbeat(configs) + MARGIN);
+    }
+}
+
+fn heartbeat(configs: &Configs) -> Duration {
+    configs
+        .get(keys::MANAGEMENT_NODE_HEARTBEAT)
+        .max(Duration::from_secs(1))
+}
+
+/// The dead-node limit: the config, but at least two heartbeat intervals plus the margin.
+fn dead_after(configs: &Configs) -> Duration {
+    configs
+        .get(keys::MANAGEMENT_NODE_DEAD_AFTER)
+        .max(heartbeat(configs) * 2 + MARGIN)
 }
 
 /// The SQLite database file a server opens, if it opens one.
