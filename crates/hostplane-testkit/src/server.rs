@@ -106,6 +106,27 @@ impl Server {
         }
     }
 
+    /// SIGTERM, as an operator stops the server; waits (bounded) for it to exit. True when it
+    /// exited by itself within `within`, else it is killed.
+    pub fn stop(&mut self, within: Duration) -> bool {
+        let Some(mut c) = self.child.take() else {
+            return true;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = c.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+        false
+    }
+
     /// Start again on the same port, data directory and database.
     pub fn restart(&mut self) {
         self.kill();

@@ -95,6 +95,16 @@ impl Store {
         Ok(r.rows_affected() > 0)
     }
 
+    /// A node that stops marks itself as long dead (heartbeat 0): the others then take its
+    /// hosts and its cut-off work over exactly as for a crash, at their next check.
+    pub async fn management_node_mark_gone(&self, uuid: &str) -> sqlx::Result<()> {
+        sqlx::query("UPDATE management_node SET heart_beat = 0 WHERE uuid = $1")
+            .bind(uuid)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Remove a node's row (it leaves), or with `others`, every row but this node's.
     pub async fn management_node_remove(&self, uuid: &str, others: bool) -> sqlx::Result<u64> {
         let sql = if others {

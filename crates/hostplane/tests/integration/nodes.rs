@@ -5,7 +5,8 @@
 //! with SIGKILL and its hosts taken over, a host that dies afterwards marked Disconnected by its
 //! new owner, the node back and taking its share again; a node cut off from the database (its
 //! connections run through a proxy the test cuts) stops pinging before the others take over;
-//! a job on a killed node ends failed and its hosts are left in a state with an exit; a logout
+//! a node stopped with SIGTERM hands its hosts over at once; a job on a killed node ends
+//! failed and its hosts are left in a state with an exit; a logout
 //! and a config change seen by every node at once; adds of one IP on two nodes give one host;
 //! and on SQLite, a second node on the same file is refused.
 
@@ -434,6 +435,44 @@ fn a_node_cut_off_from_the_database_stops_pinging() {
         "the node that came back pings its old share again"
     );
     assert!(p.nodes[1].log().contains("declared this node dead"));
+}
+
+/// A node stopped the ordinary way (SIGTERM) leaves at once: the other node pings its hosts
+/// within a few seconds, without waiting for the dead-node limit.
+#[test]
+fn a_stopped_node_hands_its_hosts_over_at_once() {
+    let mut p = Plane::start(6, 2, &[], 12);
+    p.add_all();
+    p.fast_pings();
+    let owners = p.owners_over(Duration::from_secs(2 * PING_S + 1));
+    let theirs: Vec<usize> = (0..12).filter(|h| owners[*h] == 1).collect();
+    p.reset_contacts();
+    let t = Instant::now();
+    assert!(
+        p.nodes[1].stop(Duration::from_secs(15)),
+        "the node stops on SIGTERM"
+    );
+    let took = wait_until(
+        "the stopped node's hosts pinged by the other",
+        Duration::from_secs(10),
+        || {
+            let c = p.contacts();
+            theirs.iter().all(|h| c[*h].contains_key(&0))
+        },
+    );
+    eprintln!(
+        "hosts of a stopped node pinged by the other {:?} after SIGTERM",
+        t.elapsed()
+    );
+    assert!(took < Duration::from_secs(10));
+    assert_eq!(
+        p.apis[0].query("/management-nodes")["inventories"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(p.nodes[1].log().contains("left the management plane"));
 }
 
 /// Jobs running on a node that is killed end failed once it is declared dead, polled on

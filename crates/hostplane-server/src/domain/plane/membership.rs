@@ -150,7 +150,11 @@ async fn heartbeat_loop(
 ) {
     let mut conn: Option<HeartbeatConn> = None;
     let mut failing = false;
-    while !fence.stop.load(Ordering::SeqCst) {
+    loop {
+        if fence.stop.load(Ordering::SeqCst) {
+            fence.stopped.store(true, Ordering::SeqCst);
+            return;
+        }
         let hb = super::heartbeat(&configs);
         let sent = Instant::now();
         let beat = async {
@@ -187,6 +191,7 @@ async fn heartbeat_loop(
         };
         if let Some(why) = why {
             conn = None;
+            fence.failed();
             if !failing {
                 failing = true;
                 tracing::error!(
@@ -196,20 +201,29 @@ async fn heartbeat_loop(
                 );
             }
         }
-        tokio::time::sleep(hb.saturating_sub(sent.elapsed())).await;
+        tokio::select! {
+            _ = tokio::time::sleep(hb.saturating_sub(sent.elapsed())) => {}
+            _ = fence.wake.notified() => {}
+        }
     }
 }
 
-/// The live nodes (this one always among them) and the dead ones.
+/// The live nodes (this one always among them) and the dead ones. Until this node has been
+/// healthy for the dead-node limit (it just started, or the database was away), every node
+/// counts as live: their heartbeats may be late for the same reason this node's were.
 fn split(plane: &Plane, rows: &[NodeRow]) -> (Vec<String>, Vec<NodeRow>) {
     let limit = plane.dead_after().as_millis() as i64;
+    let judge = plane
+        .shared
+        .as_ref()
+        .is_some_and(|s| s.fence.may_judge(&plane.configs));
     let mut live = vec![plane.node.clone()];
     let mut dead = Vec::new();
     for r in rows {
         if r.uuid == plane.node {
             continue;
         }
-        if r.age_ms <= limit {
+        if r.age_ms <= limit || !judge {
             live.push(r.uuid.clone());
         } else {
             dead.push(r.clone());
@@ -408,17 +422,28 @@ pub(super) async fn reconcile(app: &Arc<App>, taken: bool) -> crate::error::Resu
     Ok(())
 }
 
-/// Leave the plane (the server stops): stop pinging, remove this node so the others take its
-/// hosts at once.
+/// Leave the plane (the server stops): stop pinging and heartbeating, and mark this node as
+/// long dead, so the others take its hosts, its cut-off adds and connects and its jobs over at
+/// their next check, exactly as after a crash (one path, tested by the crash tests).
 pub async fn leave(app: &App) {
     let plane = &app.plane;
-    if let Some(s) = &plane.shared {
-        s.fence.stop.store(true, Ordering::SeqCst);
-        *s.fence.fence_at.lock().expect("fence") = Some(Instant::now());
+    let Some(s) = &plane.shared else {
+        if let Err(e) = app.store.management_node_remove(&plane.node, false).await {
+            tracing::warn!(error = %e, "could not remove this management node");
+        }
+        return;
+    };
+    *s.fence.fence_at.lock().expect("fence") = Some(Instant::now());
+    s.fence.stop.store(true, Ordering::SeqCst);
+    s.fence.wake.notify_one();
+    let t = Instant::now();
+    while !s.fence.stopped.load(Ordering::SeqCst) && t.elapsed() < plane.heartbeat() * 2 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    if let Err(e) = app.store.management_node_remove(&plane.node, false).await {
-        tracing::warn!(error = %e, "could not remove this management node");
+    if let Err(e) = app.store.management_node_mark_gone(&plane.node).await {
+        tracing::warn!(error = %e, "could not tell the other management nodes this one stops");
         return;
     }
     plane.publish(notify::Event::Nodes).await;
+    tracing::info!("left the management plane: the other nodes take this node's hosts over");
 }

@@ -196,10 +196,17 @@ struct Fence {
     fence_at: Mutex<Option<Instant>>,
     /// A node that (re)joined pings only after this.
     hold_until: Mutex<Option<Instant>>,
+    /// Since when this node's heartbeats have been written without a failure. It declares
+    /// others dead only after the dead-node limit of its own good health: when the database
+    /// was down for everyone, the others need a moment to write their heartbeats again.
+    healthy_since: Mutex<Option<Instant>>,
     /// Set by the heartbeat thread when it had to join again; the membership loop announces it.
     rejoined: AtomicBool,
-    /// The node leaves: the heartbeat thread ends.
+    /// The node leaves: the heartbeat thread ends, and says so in `stopped`.
     stop: AtomicBool,
+    stopped: AtomicBool,
+    /// Wakes the heartbeat thread from its sleep (to stop).
+    wake: Notify,
 }
 
 impl Fence {
@@ -221,11 +228,28 @@ impl Fence {
     /// A heartbeat sent at `sent` was written: ping until the others could declare this node
     /// dead, less a heartbeat interval.
     fn extend(&self, configs: &Configs, sent: Instant) {
+        self.healthy_since
+            .lock()
+            .expect("healthy")
+            .get_or_insert(sent);
         let until = sent + dead_after(configs).saturating_sub(heartbeat(configs));
         let mut f = self.fence_at.lock().expect("fence");
         if f.is_none_or(|at| at < until) {
             *f = Some(until);
         }
+    }
+
+    /// A heartbeat could not be written.
+    fn failed(&self) {
+        *self.healthy_since.lock().expect("healthy") = None;
+    }
+
+    /// Whether this node has been healthy long enough to declare others dead.
+    fn may_judge(&self, configs: &Configs) -> bool {
+        self.healthy_since
+            .lock()
+            .expect("healthy")
+            .is_some_and(|t| t.elapsed() >= dead_after(configs))
     }
 
     /// (Re)joined at `at`: no pings for a heartbeat interval and the margin, until the others
