@@ -5,7 +5,8 @@
 //! ping (a login every 5th round, probes between).
 //!
 //! 1. Steady state: each node's CPU and RSS over a window; each host's pinging node, and the
-//!    shares.
+//!    shares. The owner of each host is also computed from the consistent-hash ring (node ids
+//!    from the data directories, host uuids from QueryHost): the pings must follow it.
 //! 2. Five failovers: a node is killed with SIGKILL; the failover time is from the kill to the
 //!    moment every host it pinged has been pinged by another node (the simulator's timestamps,
 //!    not polling). A host is "pinged twice" when two nodes pinged it in overlapping spans of
@@ -169,6 +170,10 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     for api in &apis {
         wait_nodes(api, NODES, Duration::from_secs(30)).await?;
     }
+    let node_ids: Vec<String> = nodes
+        .iter()
+        .map(|nd| std::fs::read_to_string(nd.dir.join("node-uuid")).map(|s| s.trim().to_string()))
+        .collect::<Result<_, _>>()?;
     let api = &apis[0];
     api.set_config("host", "ping.interval", &interval.to_string())
         .await?;
@@ -208,13 +213,43 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let c = contacts(&sim).await?;
     let unpinged = c.iter().filter(|h| h.is_empty()).count();
     let steady_twice = pinged_twice(&c);
-    let owner = |h: &Contacts| h.iter().max_by_key(|(_, s)| s.1).map(|(n, _)| *n);
-    let mut owners: Vec<Option<usize>> = c.iter().map(owner).collect();
+    // Who owns each host by the ring, and whether the pings followed it.
+    let ring = hostplane_server::domain::plane::ring::Ring::new(node_ids.clone());
+    let (s, b) = api
+        .req(
+            reqwest::Method::GET,
+            &format!("/hosts?fields=uuid,managementIp&limit={n}"),
+            None,
+        )
+        .await?;
+    anyhow::ensure!(s == 200, "QueryHost: {s} {b}");
+    let by_ip: HashMap<&str, usize> = sim
+        .addrs
+        .iter()
+        .enumerate()
+        .map(|(i, (ip, _))| (ip.as_str(), i))
+        .collect();
+    let mut owners = vec![usize::MAX; n];
+    for h in b["inventories"].as_array().context("inventories")? {
+        let ip = h["managementIp"].as_str().context("ip")?;
+        let uuid = h["uuid"].as_str().context("uuid")?;
+        let node = ring.owner(uuid).context("an empty ring")?;
+        owners[by_ip[ip]] = node_ids.iter().position(|u| u == node).context("node")?;
+    }
+    anyhow::ensure!(
+        !owners.contains(&usize::MAX),
+        "QueryHost did not list every host"
+    );
+    let off_ring = c
+        .iter()
+        .zip(&owners)
+        .filter(|(h, o)| h.keys().any(|n| n != *o))
+        .count();
     let mut shares = [0usize; NODES];
-    for o in owners.iter().flatten() {
+    for o in &owners {
         shares[*o] += 1;
     }
-    eprintln!("  shares {shares:?}, {unpinged} hosts not pinged in the window, {steady_twice} pinged by two nodes");
+    eprintln!("  shares {shares:?}, {unpinged} hosts not pinged in the window, {off_ring} pinged by another node than the ring's, {steady_twice} pinged by two nodes");
 
     // 2. Failovers.
     let mut failovers = Vec::new();
@@ -223,7 +258,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let mut details = Vec::new();
     for k in 0..kills {
         let victim = k % NODES;
-        let theirs: Vec<usize> = (0..n).filter(|h| owners[*h] == Some(victim)).collect();
+        let theirs: Vec<usize> = (0..n).filter(|h| owners[*h] == victim).collect();
         reset(&sim).await?;
         let killed = now_ms();
         let _ = nodes[victim].server.proc.child.kill(); // SIGKILL
@@ -271,11 +306,6 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
         let c = contacts(&sim).await?;
         let back_twice = pinged_twice(&c);
         twice_handback += back_twice;
-        for (h, hc) in c.iter().enumerate() {
-            if let Some(o) = owner(hc) {
-                owners[h] = Some(o);
-            }
-        }
         details.push(
             json!({"victim": victim, "hosts": theirs.len(), "failoverS": took,
             "pingedTwice": twice, "pingedTwiceOnReturn": back_twice}),
@@ -304,6 +334,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
                 "rssMeanMB": m.rss_mean_mib * 1.048576, "rssMaxMB": m.rss_max_mib * 1.048576,
                 "windowS": m.wall_s})).collect::<Vec<_>>(),
             "steadyUnpinged": unpinged, "steadyPingedTwice": steady_twice,
+            "steadyPingedByAnotherThanTheRingOwner": off_ring,
             "failoversS": failovers, "failoverMedianS": median, "failoverWorstS": worst,
             "pingedTwiceDuringFailovers": twice_failover, "pingedTwiceOnReturn": twice_handback,
             "failovers": details, "simProcesses": sim.parts.len(),
@@ -314,6 +345,12 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
                 format!("{n} sim hosts added through one of 3 nodes → all Connected"),
                 format!("{:.0} s; shares {shares:?}", added.as_secs_f64()),
             ),
+            Row::new(
+                "g",
+                format!("steady state: hosts not pinged in {:.0} s / pinged by another node than the ring's owner", window.as_secs_f64()),
+                format!("{unpinged} / {off_ring}"),
+            )
+            .target("0 / 0", unpinged + off_ring == 0),
             Row::new(
                 "g",
                 format!("each node's CPU / RSS, ping {interval} s, {:.0} s window", window.as_secs_f64()),

@@ -620,7 +620,8 @@ fn chrono_free_parse(s: &str) -> i64 {
     ((month * 31 + day) * 24 + h) * 3600 + m * 60 + sec
 }
 
-/// The same IP added through two nodes at once: one host.
+/// The same IP added through two nodes at once: one host. A node with another secret key is
+/// refused.
 #[test]
 fn adds_of_one_ip_on_two_nodes_give_one_host() {
     let p = Plane::start(5, 2, &[], 4);
@@ -658,6 +659,26 @@ fn adds_of_one_ip_on_two_nodes_give_one_host() {
         let n = p.apis[1].query(&format!("/hosts?q=managementIp={}&count=true", h.ip));
         assert_eq!(n["total"], 1, "{n}");
     }
+
+    // A node with another secret key could open no host's credential: it refuses to start.
+    let dir = std::env::temp_dir().join(format!("hostplane-wrong-key-{}", std::process::id()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hostplane"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &p.db.url,
+        ])
+        .arg("--data-dir")
+        .arg(&dir)
+        .env("HOSTPLANE_SECRET_KEY", "11".repeat(32))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs the same key"), "{err}");
 }
 
 /// SQLite is the one-node store: a second server on the same database file is refused with an

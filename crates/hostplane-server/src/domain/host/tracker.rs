@@ -45,7 +45,8 @@
 //! With several management nodes (`domain::plane`), a node tracks only the hosts it owns:
 //! [`Tracker::track`] hands any other host to its owner, [`Tracker::release`] lets a host go
 //! when the owners change (after the round in progress), and a fenced node (no heartbeat
-//! written lately, or just joined) skips its rounds and never marks a host Disconnected.
+//! written lately, or just joined) skips its rounds and never marks a host Disconnected. A host
+//! taken over from a dead node is probed at once (within 1.5 s) and logged into within 20 s.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -108,7 +109,8 @@ impl Tracker {
     }
 
     /// Start tracking a host with its first round within `first` (None: within a ping
-    /// interval, spread at random) — soon, for hosts taken over from a dead node.
+    /// interval, spread at random) — soon, for hosts taken over from a dead node; such a
+    /// first round probes, and a login follows within 20 s.
     pub fn track_within(&self, app: &Arc<App>, uuid: &str, first: Option<Duration>) {
         if !app.plane.owns(uuid) {
             app.plane.hand_over(uuid);
@@ -217,7 +219,13 @@ fn ping_interval(app: &App) -> Duration {
         .max(Duration::from_secs(1))
 }
 
+/// A host taken over from a dead management node logs in within this long (at most an
+/// interval) after its first round, which only probes.
+const TAKEOVER_LOGIN_SPREAD: Duration = Duration::from_secs(20);
+
+/// `first`: a host taken over from a dead node (see [`Tracker::track_within`]).
 async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>, first: Option<Duration>) {
+    let mut takeover = first.is_some();
     let mut changes = app.configs.subscribe();
     // The first round after a random part of the interval (10-100 %), or of `first` if shorter:
     // spreads hosts that start being tracked together.
@@ -258,6 +266,15 @@ async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>, first: Option<Dur
             *st.session.lock().await = None;
             continue;
         }
+        // Taken over from a dead node: the first round only probes — a login for each of
+        // thousands of hosts at once would take longer than a failover may — and the login
+        // follows within a short spread (the dead node's last login set the takeover flag
+        // ahead, so it stays fresh meanwhile).
+        let takeover_probe = std::mem::take(&mut takeover) && h.status == CONNECTED;
+        if takeover_probe {
+            let ahead = ping_interval(&app) * 2 + Duration::from_secs(1);
+            *st.flag_fresh_until.lock().expect("fresh") = Some(now + ahead);
+        }
         // The ping and reconnect futures (SSH handshakes inside) are large: boxed, they take
         // memory only while they run, not in each of the many sleeping tasks.
         match h.status.as_str() {
@@ -274,6 +291,11 @@ async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>, first: Option<Dur
         let end = tokio::time::Instant::now();
         if next <= end {
             next = end + ping_interval(&app);
+        }
+        if takeover_probe {
+            *st.flag_fresh_until.lock().expect("fresh") = None; // the next round logs in
+            let spread = TAKEOVER_LOGIN_SPREAD.min(ping_interval(&app));
+            next = next.min(end + spread.mul_f64(rand::random::<f64>()));
         }
     }
 }
