@@ -5,7 +5,8 @@
 //! with SIGKILL and its hosts taken over, a host that dies afterwards marked Disconnected by its
 //! new owner, the node back and taking its share again; a node cut off from the database (its
 //! connections run through a proxy the test cuts) stops pinging before the others take over;
-//! a node stopped with SIGTERM hands its hosts over at once; a job on a killed node ends
+//! a database outage for every node moves nothing; a node stopped with SIGTERM hands its
+//! hosts over at once; a job on a killed node ends
 //! failed and its hosts are left in a state with an exit; a logout
 //! and a config change seen by every node at once; adds of one IP on two nodes give one host;
 //! and on SQLite, a second node on the same file is refused.
@@ -435,6 +436,53 @@ fn a_node_cut_off_from_the_database_stops_pinging() {
         "the node that came back pings its old share again"
     );
     assert!(p.nodes[1].log().contains("declared this node dead"));
+}
+
+/// The database away for every node (all their connections cut for longer than the dead-node
+/// limit, as in a database restart): every node stops pinging; when it is back nobody is
+/// declared dead, nothing moves, and the pings resume.
+#[test]
+fn a_database_outage_moves_nothing() {
+    let p = Plane::start(7, 2, &[0, 1], 20);
+    p.add_all();
+    p.fast_pings();
+    let window = Duration::from_secs(2 * PING_S + 1);
+    let owners = p.owners_over(window);
+
+    for proxy in p.proxies.iter().flatten() {
+        proxy.cut();
+    }
+    let cut = now_ms();
+    p.reset_contacts();
+    std::thread::sleep(Duration::from_secs(10));
+    let c = p.contacts();
+    for (h, hc) in c.iter().enumerate() {
+        for (node, (_, last)) in hc {
+            assert!(
+                last - cut < 7_000,
+                "host {h} pinged by node {node} {} ms into the outage",
+                last - cut
+            );
+        }
+    }
+    for proxy in p.proxies.iter().flatten() {
+        proxy.restore();
+    }
+    p.wait_nodes(2);
+    let back = p.owners_over(window);
+    assert_eq!(back, owners, "nothing moved");
+    for (i, n) in p.nodes.iter().enumerate() {
+        let log = n.log();
+        assert!(
+            !log.contains("management node is dead"),
+            "node {i} declared a node dead"
+        );
+        assert!(
+            !log.contains("declared this node dead"),
+            "node {i} was declared dead"
+        );
+        assert!(log.contains("cannot write this management node's heartbeat"));
+    }
 }
 
 /// A node stopped the ordinary way (SIGTERM) leaves at once: the other node pings its hosts
