@@ -4,10 +4,12 @@
 //! the same SQLite file is refused ([`lock_sqlite`]).
 //!
 //! - **Membership** ([`membership`]): every node writes a heartbeat into `management_node`
-//!   every `managementServer.node.heartbeatInterval` seconds (2) and reads the others'; a node
-//!   whose heartbeat is older than `managementServer.node.deadAfter` (6 s) by the *database's*
-//!   clock is dead: one of the others fails its running jobs, drops its leases, rolls back or
-//!   disconnects the hosts it was adding or connecting, and removes its row.
+//!   every `managementServer.node.heartbeatInterval` seconds (2), from a thread and a database
+//!   connection of its own, and reads the others' four times per interval; a node whose
+//!   heartbeat is older than `managementServer.node.deadAfter` (6 s) by the *database's* clock
+//!   is dead: one of the others drops its leases, rolls back or disconnects the hosts it was
+//!   adding or connecting, fails its running jobs, and removes its row. A node that stops
+//!   (SIGTERM) marks itself long dead, so the same happens at once.
 //! - **Ownership** ([`ring`]): each host is pinged by exactly one live node, chosen by a
 //!   consistent hash of its uuid over the live nodes. The ping tracker asks [`Plane::owns`];
 //!   when the live set changes, the tracker's tasks follow ([`membership::reconcile`]).
