@@ -6,7 +6,7 @@
 #   bench/run.sh            full run, ~20 min (needs root, openssh-server, sshpass and wrk)
 #   bench/run.sh --quick    ~6 min: e with 2,000 hosts, a 10 s ping interval and a 60 s window
 #   bench/run.sh --smoke    ~1 min, tiny sizes: checks that every benchmark still runs (CI)
-#   bench/run.sh --only a,c ...  a subset (letters a-j)
+#   bench/run.sh --only a,c ...  a subset (letters a-k; k needs PostgreSQL, see BENCHMARKS.md)
 #
 # Every process it starts is stopped at the end; traffic stays on 127.0.0.0/8.
 set -euo pipefail

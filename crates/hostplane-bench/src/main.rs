@@ -7,13 +7,15 @@
 //!
 //! Benchmarks: [`add_latency`] (a), [`bulk`] (b), [`query`] (c and d), [`tracking`] (e),
 //! [`footprint`] (f), [`security`] (g: sessionless calls and login floods), [`scrape`] (h:
-//! /metrics scrape cost), [`startup`] (j: start-up with every host unreachable). Each measures
-//! its baseline in the same run where one exists.
+//! /metrics scrape cost), [`startup`] (j: start-up with every host unreachable), [`nodes`] (k:
+//! three management nodes on PostgreSQL, failovers). Each
+//! measures its baseline in the same run where one exists.
 
 mod add_latency;
 mod api;
 mod bulk;
 mod footprint;
+mod nodes;
 mod procs;
 mod query;
 mod scrape;
@@ -45,8 +47,8 @@ struct Args {
     /// Tiny sizes, under a minute: checks that every benchmark still runs (CI).
     #[arg(long)]
     smoke: bool,
-    /// Only these benchmarks (comma-separated letters a-j).
-    #[arg(long, default_value = "a,b,c,d,e,f,g,j")]
+    /// Only these benchmarks (comma-separated letters a-k; k needs PostgreSQL).
+    #[arg(long, default_value = "a,b,c,d,e,f,g,j,k")]
     only: String,
     /// Where the JSON results go (default: bench/results in the repository).
     #[arg(long)]
@@ -101,7 +103,19 @@ impl Ctx {
 
     /// Start `hostplane serve` on a free port with `data_dir`; returns once it answers.
     pub async fn server(&self, data_dir: &Path, log_name: &str) -> anyhow::Result<Server> {
-        let port = free_port()?;
+        self.server_with(data_dir, log_name, free_port()?, &[], &[])
+            .await
+    }
+
+    /// [`Ctx::server`] on `port`, with extra arguments and environment.
+    pub async fn server_with(
+        &self,
+        data_dir: &Path,
+        log_name: &str,
+        port: u16,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Server> {
         let mut cmd = Command::new(&self.hostplane);
         cmd.arg("serve")
             .arg("--listen")
@@ -110,7 +124,9 @@ impl Ctx {
             .arg(data_dir)
             .env("HOSTPLANE_LOG", "warn")
             .env_remove("HOSTPLANE_DATABASE_URL")
-            .env_remove("HOSTPLANE_ADMIN_PASSWORD");
+            .env_remove("HOSTPLANE_ADMIN_PASSWORD")
+            .args(args)
+            .envs(env.iter().copied());
         let started = Instant::now();
         let mut proc = Proc::spawn("hostplane", cmd, &self.work.join(log_name))?;
         let base = format!("http://127.0.0.1:{port}");
@@ -520,12 +536,16 @@ fn main() -> anyhow::Result<()> {
             eprintln!("h: /metrics scrape cost");
             record("h", scrape::run(&ctx).await, &mut rows);
         }
+        if want("k") {
+            eprintln!("k: three management nodes, failovers");
+            record("k", nodes::run(&ctx).await, &mut rows);
+        }
         if want("j") {
             eprintln!("j: start-up with every host unreachable");
             record("j", startup::run(&ctx).await, &mut rows);
         }
     });
-    rows.sort_by_key(|r| "fjabicdegh".find(r.bench).unwrap_or(9));
+    rows.sort_by_key(|r| "fjabicdeghk".find(r.bench).unwrap_or(9));
     print_table(&rows, mode);
 
     let report = json!({

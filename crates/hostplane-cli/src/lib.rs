@@ -164,6 +164,7 @@ pub struct ServeArgs {
     #[arg(long, env = "HOSTPLANE_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
     /// The key that encrypts host credentials: 64 hex digits (default: <data-dir>/secret.key).
+    /// All management nodes of one database need the same key.
     #[arg(long, env = "HOSTPLANE_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
     /// On SIGTERM/SIGINT, seconds running jobs may go on before they end as failed.
@@ -173,6 +174,9 @@ pub struct ServeArgs {
     /// metrics show counts only).
     #[arg(long, env = "HOSTPLANE_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// The local address SSH connections to hosts come from (default: the system picks).
+    #[arg(long, env = "HOSTPLANE_SSH_SOURCE_ADDRESS")]
+    pub ssh_source_address: Option<std::net::IpAddr>,
 }
 
 /// The default port of `--listen` when only an address is given.
@@ -227,6 +231,7 @@ impl From<ServeArgs> for ServeConfig {
             secret_key: a.secret_key,
             shutdown_grace: std::time::Duration::from_secs(a.shutdown_grace),
             metrics_token: a.metrics_token,
+            ssh_source_address: a.ssh_source_address,
         }
     }
 }

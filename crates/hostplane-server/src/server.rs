@@ -3,29 +3,33 @@
 //! The port opens first: from its first second the listener answers (while the node starts,
 //! with ZStack's error body; IsReadyToGo says "not ready", see [`crate::http::gate`]). Then,
 //! in order: open the store (migrations run; a database that cannot be reached yet is tried
-//! again every 2 s, any other failure ends the start), load the global configs, make sure the
-//! admin account exists, end the jobs a previous run left running and settle the hosts it left
-//! Connecting (so a poll, a query or an add never sees the last run's half-done work),
-//! register this management node — and the full API serves ([`crate::http::limits::serve`]).
+//! again every 2 s, any other failure ends the start; SQLite's file is locked to this one
+//! node), load the global configs, make sure the admin account exists, join the management
+//! plane (with PostgreSQL: beside the other management nodes, learning which hosts this node
+//! owns), end the jobs a previous run left running and settle the hosts it left Connecting
+//! (so a poll, a query or an add never sees the last run's half-done work) — and the full API
+//! serves ([`crate::http::limits::serve`]).
 //! What can take long runs in the background and never holds the API: taking every host back
 //! under management (`take_over_all`), the sweepers, the heartbeat, pending takeover-flag
 //! removals.
 //!
-//! On SIGTERM/SIGINT, [`crate::shutdown`] stops gracefully.
+//! On SIGTERM/SIGINT, [`crate::shutdown`] stops gracefully; then the node leaves the plane,
+//! so the other nodes take its hosts at once.
 //!
 //! The first start (the admin account was just created) prints, once, where the API is, where
 //! the data directory is, and how to change the admin password. Later starts with the default
 //! password still in place warn about it; `--admin-password` on an existing store is ignored,
 //! with a warning that says so.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::cancel::Cancel;
 use crate::domain::host::{cleanup, tracker, Crypto, Hosts};
-use crate::domain::management_node::{self, Node};
+use crate::domain::management_node::Node;
+use crate::domain::plane::{self, Plane};
 use crate::domain::{global_config::Configs, identity, jobs, App};
 use crate::shutdown;
 use crate::store::Store;
@@ -39,12 +43,15 @@ pub struct ServeConfig {
     pub database_url: Option<String>,
     /// The admin's first password (plain). None: ZStack's default `password`.
     pub admin_password: Option<String>,
-    /// 64 hex digits; None: the key file in the data directory.
+    /// 64 hex digits; None: the key file in the data directory. Every management node of one
+    /// database needs the same key.
     pub secret_key: Option<String>,
     /// When set, `GET /metrics` needs `Authorization: Bearer <this>`.
     pub metrics_token: Option<String>,
     /// On SIGTERM/SIGINT, how long running jobs may go on before they are ended as failed.
     pub shutdown_grace: Duration,
+    /// The local address SSH connections to hosts come from (None: the system picks).
+    pub ssh_source_address: Option<IpAddr>,
 }
 
 /// Build the application: everything but the listener.
@@ -55,6 +62,9 @@ pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Arc<App>> {
 /// The application, and whether this is the first start (the admin account was just made).
 async fn build_app(cfg: &ServeConfig) -> anyhow::Result<(Arc<App>, bool)> {
     std::fs::create_dir_all(&cfg.data_dir)?;
+    let sqlite_lock = plane::sqlite_path(&cfg.data_dir, cfg.database_url.as_deref())
+        .map(|db| plane::lock_sqlite(&db))
+        .transpose()?;
     let store = loop {
         let opened = match &cfg.database_url {
             Some(url) => Store::open(url).await,
@@ -95,10 +105,28 @@ async fn build_app(cfg: &ServeConfig) -> anyhow::Result<(Arc<App>, bool)> {
         }
     };
     let crypto = Crypto::load(&cfg.data_dir, cfg.secret_key.as_deref())?;
+    let plane = match (&cfg.database_url, store.backend()) {
+        (Some(url), crate::store::Backend::Postgres) => Plane::shared(
+            node_uuid.clone(),
+            store.clone(),
+            configs.clone(),
+            url.clone(),
+        ),
+        _ => Plane::solo(
+            node_uuid.clone(),
+            store.clone(),
+            configs.clone(),
+            sqlite_lock,
+        ),
+    };
     let app = Arc::new(App {
         store,
         configs,
-        node: Node::new(node_uuid),
+        node: Node {
+            ssh_source: cfg.ssh_source_address,
+            ..Node::new(node_uuid)
+        },
+        plane,
         hosts: Hosts::new(crypto),
         sessions: Default::default(),
         logins: Default::default(),
@@ -134,8 +162,8 @@ pub async fn run(
     };
     let ready = async {
         let (app, first_start) = build_app(&cfg).await?;
+        plane::start(app.clone()).await?;
         recover(&app).await?;
-        management_node::join_and_beat(app.clone()).await?;
         anyhow::Ok((app, first_start))
     };
     let (app, first_start) = tokio::select! {
@@ -197,6 +225,8 @@ pub async fn run(
     tracing::info!("stopping: no new connections");
     stop.abort();
     shutdown::graceful(&app, cfg.shutdown_grace).await;
+    // Last: the other nodes take this node's hosts at once.
+    plane::leave(&app).await;
     // Connections still open after the grace are cut.
     if let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(2), http).await {
         r?;

@@ -48,6 +48,7 @@ fn fixture() -> &'static Fixture {
             secret_key: None,
             metrics_token: None,
             shutdown_grace: std::time::Duration::from_secs(20),
+            ssh_source_address: None,
         };
         let (router, session) = rt.block_on(async {
             let app = build(&cfg).await.expect("build the app");

@@ -6,6 +6,8 @@
 //! | `GET /hosts` | every host: address, faults, key generation and fingerprint, connections |
 //! | `GET /hosts/{selector}` | the selected hosts |
 //! | `POST /hosts/{selector}` with a JSON [`FaultChange`] | change their faults; answers `{"changed": n}` |
+//! | `GET /peers`, `GET /peers/{selector}` | per host, which client addresses connected or logged in, how often, first and last time ([`PeerStats`](crate::host::PeerStats)) |
+//! | `DELETE /peers` | forget those per-address counts |
 //!
 //! A selector is `all`, an index (`7`), an index range (`0-9`), an address (`127.1.0.5` or
 //! `127.1.0.5:2222`), or a comma-separated list of these. Example:
@@ -28,6 +30,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/stats", get(stats))
         .route("/hosts", get(all_hosts))
         .route("/hosts/{selector}", get(some_hosts).post(change))
+        .route("/peers", get(all_peers).delete(reset_peers))
+        .route("/peers/{selector}", get(some_peers))
         .with_state(sim)
 }
 
@@ -47,6 +51,37 @@ async fn some_hosts(
         .select(&selector)
         .map_err(|e| (StatusCode::NOT_FOUND, e))?;
     Ok(Json(hosts.iter().map(|h| h.view()).collect()))
+}
+
+/// One host's per-address counts.
+fn peers_of(h: &crate::SimHost) -> Value {
+    let peers: serde_json::Map<String, Value> = h
+        .peers()
+        .into_iter()
+        .map(|(ip, p)| (ip.to_string(), json!(p)))
+        .collect();
+    json!({ "index": h.index, "address": h.address(), "peers": peers })
+}
+
+async fn all_peers(State(sim): State<Arc<Sim>>) -> Json<Vec<Value>> {
+    Json(sim.hosts().iter().map(|h| peers_of(h)).collect())
+}
+
+async fn some_peers(
+    State(sim): State<Arc<Sim>>,
+    Path(selector): Path<String>,
+) -> Result<Json<Vec<Value>>, (StatusCode, String)> {
+    let hosts = sim
+        .select(&selector)
+        .map_err(|e| (StatusCode::NOT_FOUND, e))?;
+    Ok(Json(hosts.iter().map(|h| peers_of(h)).collect()))
+}
+
+async fn reset_peers(State(sim): State<Arc<Sim>>) -> Json<Value> {
+    for h in sim.hosts() {
+        h.reset_peers();
+    }
+    Json(json!({ "reset": sim.hosts().len() }))
 }
 
 async fn change(

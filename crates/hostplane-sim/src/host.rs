@@ -6,7 +6,7 @@
 //! waiter (the listener, hung commands) is woken through a watch channel.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -83,6 +83,20 @@ pub struct Counters {
     pub commands: AtomicU64,
 }
 
+/// What one client address did to a host since the simulator started (or the last
+/// [`SimHost::reset_peers`]): which management node pinged a host, and how often.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerStats {
+    /// TCP connections accepted (logins, probes and port checks alike).
+    pub connections: u64,
+    /// Successful logins.
+    pub logins: u64,
+    /// The first and last connection or login, milliseconds since the epoch.
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
 pub struct SimHost {
     pub index: usize,
     pub ip: Ipv4Addr,
@@ -107,6 +121,7 @@ pub struct SimHost {
     pub(crate) me: OnceLock<Weak<SimHost>>,
     /// Bumped by every flap change: a flap task whose generation is stale stops.
     flap_generation: AtomicU64,
+    peers: Mutex<HashMap<IpAddr, PeerStats>>,
 }
 
 /// What the control interface shows of a host.
@@ -178,6 +193,7 @@ impl SimHost {
             counters: Counters::default(),
             me: OnceLock::new(),
             flap_generation: AtomicU64::new(0),
+            peers: Mutex::new(HashMap::new()),
         };
         host.set_key_generation(0);
         host
@@ -229,6 +245,32 @@ impl SimHost {
                 mtime: now_secs() - age_secs,
             },
         );
+    }
+
+    /// Count a connection (`login` false) or a login from `peer`.
+    pub(crate) fn saw(&self, peer: IpAddr, login: bool) {
+        let now = now_ms();
+        let mut peers = self.peers.lock().expect("peers");
+        let p = peers.entry(peer).or_insert_with(|| PeerStats {
+            first_ms: now,
+            ..Default::default()
+        });
+        if login {
+            p.logins += 1;
+        } else {
+            p.connections += 1;
+        }
+        p.last_ms = now;
+    }
+
+    /// Which client addresses connected or logged in, and how often.
+    pub fn peers(&self) -> HashMap<IpAddr, PeerStats> {
+        self.peers.lock().expect("peers").clone()
+    }
+
+    /// Forget the per-address counts (the totals in [`Counters`] stay).
+    pub fn reset_peers(&self) {
+        self.peers.lock().expect("peers").clear();
     }
 
     pub fn connections(&self) -> usize {
@@ -587,6 +629,13 @@ pub(crate) fn close_listener(l: &tokio::net::TcpListener) {
     unsafe {
         libc::shutdown(l.as_raw_fd(), libc::SHUT_RDWR);
     }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 pub(crate) fn now_secs() -> i64 {

@@ -47,7 +47,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use config::{FaultChange, Faults, HostGroup, SimConfig, SimFacts, Vary};
-pub use host::SimHost;
+pub use host::{PeerStats, SimHost};
 
 /// A running simulator. Dropping it stops every host and cuts every connection.
 pub struct Sim {

@@ -58,8 +58,9 @@ pub(crate) async fn run_listener(host: Arc<SimHost>, first: Option<TcpListener>)
             Some(l) => {
                 tokio::select! {
                     r = l.accept() => match r {
-                        Ok((sock, _)) => {
+                        Ok((sock, peer)) => {
                             host.counters.accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            host.saw(peer.ip(), false);
                             let _ = sock.set_nodelay(true);
                             tokio::spawn(serve(host.clone(), sock));
                         }
@@ -101,7 +102,11 @@ async fn serve(host: Arc<SimHost>, mut sock: TcpStream) {
         host.unregister(id);
         return;
     }
-    let handler = Conn { host: host.clone() };
+    let peer = sock.peer_addr().map(|a| a.ip()).ok();
+    let handler = Conn {
+        host: host.clone(),
+        peer,
+    };
     let Ok(session) = server::run_stream(host.server_config(), sock, handler).await else {
         return;
     };
@@ -124,6 +129,8 @@ async fn serve(host: Arc<SimHost>, mut sock: TcpStream) {
 /// The russh handler of one connection.
 struct Conn {
     host: Arc<SimHost>,
+    /// The client's address, for the per-address counts.
+    peer: Option<std::net::IpAddr>,
 }
 
 impl Conn {
@@ -152,6 +159,9 @@ impl Conn {
             .counters
             .logins
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(peer) = self.peer {
+            self.host.saw(peer, true);
+        }
         Auth::Accept
     }
 }

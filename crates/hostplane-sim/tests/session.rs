@@ -40,6 +40,7 @@ fn quick() -> ConnectOptions {
         command_timeout: Duration::from_secs(3),
         fail_fast: false,
         expected_host_key: None,
+        source_address: None,
     }
 }
 
@@ -434,6 +435,49 @@ async fn the_control_interface_switches_faults() {
         body.contains("\"down\":true") && body.contains("hostKeyFingerprint"),
         "{body}"
     );
+}
+
+/// A client that binds its connections to a source address is counted under that address:
+/// logins and probes separately, over the library and the control interface.
+#[tokio::test]
+async fn contacts_are_counted_per_client_address() {
+    let sim = start(vec![group(13, 2)]).await;
+    let ctl = sim
+        .serve_control("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let (a, b): (std::net::IpAddr, std::net::IpAddr) = (
+        "127.0.13.201".parse().unwrap(),
+        "127.0.13.202".parse().unwrap(),
+    );
+    let from = |ip| ConnectOptions {
+        source_address: Some(ip),
+        ..quick()
+    };
+    let h = &sim.hosts()[0];
+    for _ in 0..2 {
+        login(&sim, 0, &from(a)).await.unwrap().close().await;
+    }
+    let line =
+        hostplane_ssh::read_banner_from(&h.ip.to_string(), h.port, Duration::from_secs(3), Some(b))
+            .await
+            .unwrap();
+    assert!(line.starts_with("SSH-2.0-"), "{line}");
+    let peers = h.peers();
+    assert_eq!(peers.len(), 2, "{peers:?}");
+    assert_eq!((peers[&a].connections, peers[&a].logins), (2, 2));
+    assert_eq!((peers[&b].connections, peers[&b].logins), (1, 0));
+    assert!(peers[&a].first_ms <= peers[&a].last_ms);
+    assert!(sim.hosts()[1].peers().is_empty());
+
+    let (status, body) = http(ctl, "GET", "/peers/0", "").await;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v[0]["peers"]["127.0.13.201"]["logins"], 2, "{body}");
+    assert_eq!(v[0]["peers"]["127.0.13.202"]["connections"], 1, "{body}");
+    let (status, _) = http(ctl, "DELETE", "/peers", "").await;
+    assert_eq!(status, 200);
+    assert!(h.peers().is_empty());
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@
 //! [`ConnectOptions`].
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -74,6 +75,9 @@ pub struct ConnectOptions {
     /// [`SshError::HostKeyMismatch`] before any credential is sent. `None`: trust on first use
     /// (read the key with [`Session::host_key_fingerprint`] and store it).
     pub expected_host_key: Option<String>,
+    /// The local address outgoing connections are bound to (`None`: the system picks). A
+    /// management node with several addresses uses it so that hosts and firewalls see one.
+    pub source_address: Option<IpAddr>,
 }
 
 impl Default for ConnectOptions {
@@ -85,6 +89,7 @@ impl Default for ConnectOptions {
             command_timeout: Duration::from_secs(60),
             fail_fast: false,
             expected_host_key: None,
+            source_address: None,
         }
     }
 }
@@ -278,6 +283,47 @@ fn parse_private_key(pem: &str, passphrase: Option<&str>) -> Result<keys::Privat
     }
 }
 
+/// Open a TCP connection to `host:port`, from `source` when given (an address of the same
+/// family as the host's; addresses of the other family are tried without binding).
+pub async fn tcp_connect(
+    host: &str,
+    port: u16,
+    source: Option<IpAddr>,
+) -> std::io::Result<TcpStream> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        match connect_addr(addr, source).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the host name resolves to no address",
+        )
+    }))
+}
+
+/// One TCP attempt to one address, bound to `source` when its family matches.
+async fn connect_addr(
+    addr: std::net::SocketAddr,
+    source: Option<IpAddr>,
+) -> std::io::Result<TcpStream> {
+    match source {
+        Some(source) if addr.is_ipv4() == source.is_ipv4() => {
+            let socket = if addr.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()?
+            } else {
+                tokio::net::TcpSocket::new_v6()?
+            };
+            socket.bind(std::net::SocketAddr::new(source, 0))?;
+            socket.connect(addr).await
+        }
+        _ => TcpStream::connect(addr).await,
+    }
+}
+
 /// Try TCP every 2 s (each attempt bounded by `tcp_connect_timeout`) until `port_wait` elapses;
 /// with `fail_fast`, a refusal, no route or an unresolvable name ends the wait at once.
 async fn wait_for_port(
@@ -288,7 +334,12 @@ async fn wait_for_port(
     let started = Instant::now();
     loop {
         let attempt = Instant::now();
-        match tokio::time::timeout(opts.tcp_connect_timeout, tcp_connect(host, port)).await {
+        match tokio::time::timeout(
+            opts.tcp_connect_timeout,
+            tcp_connect_sorted(host, port, opts.source_address),
+        )
+        .await
+        {
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
                 return Ok(stream);
@@ -317,7 +368,11 @@ async fn wait_for_port(
 
 /// One TCP attempt to every address the name resolves to; on failure, what the network
 /// answered, if it answered (None: another error).
-async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, Option<Unreachable>> {
+async fn tcp_connect_sorted(
+    host: &str,
+    port: u16,
+    source: Option<IpAddr>,
+) -> Result<TcpStream, Option<Unreachable>> {
     let addrs: Vec<_> = match tokio::net::lookup_host((host, port)).await {
         Ok(a) => a.collect(),
         Err(_) => return Err(Some(Unreachable::NameNotResolved)),
@@ -327,7 +382,7 @@ async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, Option<Unreacha
     }
     let mut why = None;
     for a in addrs {
-        match TcpStream::connect(a).await {
+        match connect_addr(a, source).await {
             Ok(s) => return Ok(s),
             Err(e) => {
                 why = match e.kind() {

@@ -36,11 +36,11 @@ pub mod probe;
 pub mod sudo;
 pub mod takeover;
 
-pub use connect::{fetch_host_key, ConnectOptions, Credential, Session};
+pub use connect::{fetch_host_key, tcp_connect, ConnectOptions, Credential, Session};
 pub use error::{SshError, Unreachable};
 pub use exec::{sh_quote, ExecOutput};
 pub use facts::{parse_facts, Facts, FACT_SCRIPT, FACT_SCRIPT_MARKER};
 pub use hw::{HwCheck, HwStatus, HwStatuses};
-pub use probe::read_banner;
+pub use probe::{read_banner, read_banner_from};
 pub use sudo::{helper_script, sudoers_rule, Access, Privilege, SudoProblem};
 pub use takeover::TakeoverFlag;

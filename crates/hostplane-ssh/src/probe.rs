@@ -18,6 +18,7 @@
 //! It must never: send anything but its identification line; read more than [`MAX_LINE`]
 //! bytes; or wait past its bound.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -37,8 +38,19 @@ pub const MAX_LINE: usize = 1024;
 /// bound), [`SshError::Timeout`] with stage `"banner"` (TCP accepted but no line: a hung sshd),
 /// [`SshError::Protocol`] (closed, or no `SSH-` line).
 pub async fn read_banner(host: &str, port: u16, bound: Duration) -> Result<String, SshError> {
+    read_banner_from(host, port, bound, None).await
+}
+
+/// [`read_banner`] from a given local address (see `ConnectOptions::source_address`).
+pub async fn read_banner_from(
+    host: &str,
+    port: u16,
+    bound: Duration,
+    source: Option<IpAddr>,
+) -> Result<String, SshError> {
     let started = tokio::time::Instant::now();
-    let mut stream = match tokio::time::timeout(bound, TcpStream::connect((host, port))).await {
+    let connect = crate::connect::tcp_connect(host, port, source);
+    let mut stream = match tokio::time::timeout(bound, connect).await {
         Ok(Ok(s)) => s,
         _ => {
             return Err(SshError::PortClosed {

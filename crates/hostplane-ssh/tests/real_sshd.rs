@@ -19,6 +19,7 @@ fn opts() -> ConnectOptions {
         command_timeout: Duration::from_secs(20),
         fail_fast: false,
         expected_host_key: None,
+        source_address: None,
     }
 }
 

@@ -6,10 +6,12 @@
 //! - [`server`]: a `hostplane serve` process on a free port, with its own data directory.
 //! - [`webhook`]: an HTTP receiver that records the webhooks it gets.
 //! - [`python`]: the Python (with `tests/e2e/requirements.txt`) the end-to-end tests drive.
+//! - [`proxy`]: a TCP proxy a test can cut, to part a server from its database.
 //!
 //! Nothing here is a mock: a test that passes here talks to the same programs a user runs.
 
 pub mod pg;
+pub mod proxy;
 pub mod python;
 pub mod server;
 pub mod sshd;

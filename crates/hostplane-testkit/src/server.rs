@@ -134,6 +134,28 @@ impl Server {
         }
     }
 
+    /// SIGTERM, as an operator stops the server; waits (bounded) for it to exit. True when it
+    /// exited by itself within `within`, else it is killed.
+    pub fn stop(&mut self, within: Duration) -> bool {
+        let Some(mut c) = self.child.take() else {
+            return true;
+        };
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(c.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = c.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+        false
+    }
+
     /// Start again on the same port, data directory and database.
     pub fn restart(&mut self) {
         self.kill();

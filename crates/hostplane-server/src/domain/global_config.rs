@@ -6,7 +6,8 @@
 //! An update is validated first (a bad value gets SYS.1007 and changes nothing), then written
 //! to the store, then to the cache, and then every subscriber (the ping tracker, the job
 //! sweeper) is told through a watch channel so that, for example, a new ping interval takes
-//! effect at once.
+//! effect at once. With several management nodes the others are notified too
+//! (`domain::plane::notify`) and [`Configs::reload`] their caches from the store.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -201,6 +202,8 @@ config_keys! {
     REST_READ_TIMEOUT: Duration = ("rest", "request.readTimeout", "30", Check::Long(1, 3600), Live, "hostplane: seconds a client may take to send a request's headers, and again its body (and to start its next request on a kept-alive connection); a slower one is cut off");
     REST_MAX_CONNECTIONS: i64 = ("rest", "maxConnections", "1024", Check::Long(1, 1000000), Live, "hostplane: open client connections at most; more wait in the listen queue until one closes");
     REST_WEBHOOK_ALLOWED_NETWORKS: crate::netrules::NetRules = ("rest", "webhook.allowedNetworks", "", Check::Networks, Live, "hostplane: where X-Web-Hook and host event subscriptions may point: comma-separated CIDRs, each allowed or (with a leading !) refused, first match wins; otherwise loopback, link-local, unspecified and multicast addresses are refused and all others allowed");
+    MANAGEMENT_NODE_HEARTBEAT: Duration = ("managementServer", "node.heartbeatInterval", "2", Check::Long(1, 60), Live, "seconds between two heartbeats of a management node; each node also checks the others' this often (ZStack's default is 5)");
+    MANAGEMENT_NODE_DEAD_AFTER: Duration = ("managementServer", "node.deadAfter", "6", Check::Long(3, 600), Live, "hostplane: seconds without a heartbeat (database time) after which the other management nodes declare a node dead, fail its jobs and take over its hosts (at least twice the heartbeat interval plus 1); a node that cannot write its heartbeat stops pinging one heartbeat interval before that");
 }
 
 /// What the config listing (QueryGlobalConfig, UpdateGlobalConfig's inventory) appends to
@@ -346,6 +349,28 @@ impl Configs {
             .unwrap_or_else(|| d.default.to_string())
     }
 
+    /// Read every value from the store again and apply the ones that changed (another
+    /// management node changed them). Subscribers are told once if anything changed.
+    pub async fn reload(&self, store: &Store) -> anyhow::Result<()> {
+        let rows = store.global_configs_all().await?;
+        let mut changed = false;
+        {
+            let mut values = self.values.write().expect("config lock");
+            for r in rows {
+                if let Some(d) = find(&r.category, &r.name) {
+                    if values.get(d.key) != Some(&r.value) {
+                        values.insert(d.key, r.value);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if changed {
+            self.changed.send_modify(|n| *n += 1);
+        }
+        Ok(())
+    }
+
     /// A receiver that sees a new number after every change.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
@@ -390,6 +415,7 @@ pub async fn update_global_config(app: &Arc<App>, p: UpdateGlobalConfig) -> Resu
     })?;
     app.store.global_config_set(category, name, &value).await?;
     app.configs.set(d, value.clone());
+    app.plane.publish(super::plane::notify::Event::Config).await;
     if d.key == keys::HOST_CPU_OVER_PROVISIONING.def().key {
         // Capacity follows the ratio (ZStack recalculates on a change too).
         app.store

@@ -10,8 +10,9 @@
 //! A session lives `identity.session.timeout` seconds from login. Every API that needs one
 //! calls [`check_session`], which fails with ID.1001 for a missing, unknown or expired session.
 //! A session found valid is remembered for [`SESSION_CACHE_TTL`] (its expiry is still checked
-//! on every call), so a busy client does not cost a database read per request; a logout through
-//! this server forgets it at once, one through another management node within that time.
+//! on every call), so a busy client does not cost a database read per request; a logout
+//! forgets it at once. With several management nodes (PostgreSQL) nothing is remembered: every
+//! call reads the session, so a logout through any node is refused on every other at once.
 //!
 //! The token a client holds is never stored: the store and the cache know only its SHA-256
 //! ([`token_hash`]); the token itself is handed out once, in the login reply.
@@ -706,12 +707,16 @@ pub async fn check_session(app: &App, session: Option<&str>) -> Result<SessionRo
     };
     let hash = token_hash(token);
     let now = now_ms();
-    if let Some(s) = app.sessions.get(&hash).filter(|s| s.expired_date > now) {
+    let cache = app.plane.is_solo(); // a logout on another node must be seen at once
+    let cached = cache.then(|| app.sessions.get(&hash)).flatten();
+    if let Some(s) = cached.filter(|s| s.expired_date > now) {
         return Ok(s);
     }
     match app.store.session_get(&hash).await? {
         Some(s) if s.expired_date > now => {
-            app.sessions.remember(&s);
+            if cache {
+                app.sessions.remember(&s);
+            }
             Ok(s)
         }
         _ => {

@@ -12,6 +12,10 @@
 //! may finish for the grace period, and the rest end with an error that says the management
 //! node stopped, so a poll after the restart tells the truth.
 //!
+//! With several management nodes a job row names the node that runs it: any node answers its
+//! polls, a restart fails only that node's jobs, and when a node dies the others end its jobs
+//! ([`fail_of_node`]).
+//!
 //! A stored result is `{"output": Output}` or `{"error": ErrorCode}`; the faces render it.
 //!
 //! While a job runs, the step it is at (e.g. `collect-facts`) is kept in memory, in the
@@ -271,7 +275,11 @@ where
                 .with_opaque("hint", "call the API again once the node is back"),
         ));
     }
-    match app.store.job_insert(&uuid, api, now_ms()).await {
+    match app
+        .store
+        .job_insert(&uuid, api, &app.node.uuid, now_ms())
+        .await
+    {
         Ok(()) => {}
         Err(Ok(_dup)) => return Err(SubmitError::Duplicate(uuid)),
         Err(Err(e)) => return Err(SubmitError::Store(e.into())),
@@ -421,8 +429,9 @@ pub async fn view(app: &App, uuid: &str) -> Result<Option<(JobRow, JobView)>> {
     Ok(Some((row, view)))
 }
 
-/// At start-up: every job still `Running` was cut off by the stop of the previous run (one
-/// statement, however many there are).
+/// At start-up: every job still `Running` was cut off by the stop of the previous run (with
+/// several management nodes: every job of this node's previous run). One statement, however
+/// many there are.
 pub async fn fail_interrupted(app: &App) -> anyhow::Result<u64> {
     let err = Error::operation(
         "the management server restarted while this job was running, so the job was cut off; \
@@ -434,7 +443,8 @@ pub async fn fail_interrupted(app: &App) -> anyhow::Result<u64> {
         "check the resource (for a host: its status), then call the API again",
     );
     let (_, text) = encode(&Err(err));
-    Ok(app.store.jobs_fail_running(&text, now_ms()).await?)
+    let node = (!app.plane.is_solo()).then_some(app.node.uuid.as_str());
+    Ok(app.store.jobs_fail_running(&text, now_ms(), node).await?)
 }
 
 /// The stop began: no new job starts.
@@ -462,6 +472,24 @@ pub async fn cut_off(app: &App, why: &str) -> usize {
         wait_idle(app, Duration::from_secs(3)).await;
     }
     left
+}
+
+/// End the running jobs of a management node that died: they fail, saying so.
+pub async fn fail_of_node(app: &App, node: &str) -> Result<u64> {
+    let err = Error::operation(format!(
+        "management node {node} died during the operation, so the job was cut off; check the \
+         state of the resource it was working on and call the API again"
+    ))
+    .with_opaque("reason", "JOB.NODE_DIED")
+    .with_opaque(
+        "hint",
+        "check the resource (for a host: its status; another node has taken it over), then call the API again",
+    );
+    let (state, text) = encode(&Err(err));
+    Ok(app
+        .store
+        .jobs_finish_of_node(node, state, &text, now_ms())
+        .await?)
 }
 
 /// Sweep expired results now and then, following the `rest` configs.

@@ -1,8 +1,8 @@
-//! This server as a ZStack management node: its identity, its heartbeat, and the version it
-//! reports.
+//! This server as a ZStack management node: its identity and the version it reports. Its
+//! heartbeat and its life among other nodes are `domain::plane`'s.
 
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -14,12 +14,14 @@ use crate::time::now_ms;
 /// The version GetVersion reports. ZStack clients compare it with their own; hostplane speaks
 /// ZStack 5.2's API, so it answers as 5.2.0 (its own version is in the logs and `--version`).
 pub const VERSION: &str = "5.2.0";
-const HEARTBEAT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct Node {
     pub uuid: String,
     pub host_name: String,
+    /// The local address this node's SSH connections to hosts come from (None: the system
+    /// picks). With several nodes on one machine, it tells hosts (and tests) which node it is.
+    pub ssh_source: Option<IpAddr>,
 }
 
 impl Node {
@@ -28,7 +30,11 @@ impl Node {
         let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|s| s.trim().to_string())
             .unwrap_or_else(|_| "localhost".into());
-        Node { uuid, host_name }
+        Node {
+            uuid,
+            host_name,
+            ssh_source: None,
+        }
     }
 }
 
@@ -87,24 +93,4 @@ pub async fn get_management_node_arch(_: &Arc<App>, _: GetManagementNodeArch) ->
 /// ZStack: APIIsReadyToGoMsg, GET /v1/management-nodes/ready
 pub async fn is_ready_to_go(_: &Arc<App>, _: IsReadyToGo) -> Result<Output> {
     Ok(Output::Empty)
-}
-
-/// Register this node and keep its heartbeat fresh.
-pub async fn join_and_beat(app: Arc<App>) -> anyhow::Result<()> {
-    app.store
-        .management_node_join(&app.node.uuid, &app.node.host_name, now_ms())
-        .await?;
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(HEARTBEAT).await;
-            if let Err(e) = app
-                .store
-                .management_node_heartbeat(&app.node.uuid, now_ms())
-                .await
-            {
-                tracing::warn!(error = %e, "management node heartbeat failed");
-            }
-        }
-    });
-    Ok(())
 }

@@ -11,6 +11,8 @@
 //!   refused before any work (no valid session), kept in memory only.
 //! - [`management_node`]: this server as a ZStack management node.
 //! - [`cancel`]: a reason to stop waiting (connects cut short, jobs at a graceful stop).
+//! - [`plane`]: several management nodes on one database: membership, host ownership,
+//!   fencing, leases, notifications between nodes.
 //!
 //! [`call`] is the one entry point: it checks the session, validates parameters and runs the
 //! API's operation (each entry of [`api::APIS`] names its parameter struct, whose
@@ -26,6 +28,7 @@ pub mod host;
 pub mod identity;
 pub mod jobs;
 pub mod management_node;
+pub mod plane;
 pub mod query;
 pub mod refused;
 pub mod validate;
@@ -49,6 +52,8 @@ pub struct App {
     pub store: Store,
     pub configs: global_config::Configs,
     pub node: management_node::Node,
+    /// This node among the management nodes: who owns which host, leases, fencing.
+    pub plane: plane::Plane,
     /// Host credentials, in-flight connects, per-IP add locks, the ping tracker.
     pub hosts: host::Hosts,
     /// Sessions recently found valid.

@@ -29,13 +29,17 @@ impl Store {
         &self,
         uuid: &str,
         api: &str,
+        node: &str,
         now: i64,
     ) -> Result<(), Result<DuplicateJob, sqlx::Error>> {
-        sqlx::query("INSERT INTO job (uuid, api, state, create_date) VALUES ($1, $2, $3, $4)")
-            .bind(uuid)
-            .bind(api)
-            .bind(RUNNING)
-            .bind(now)
+        sqlx::query(
+            "INSERT INTO job (uuid, api, state, create_date, node_uuid) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(uuid)
+        .bind(api)
+        .bind(RUNNING)
+        .bind(now)
+        .bind(node)
             .execute(self.pool())
             .await
             .map(|_| ())
@@ -55,13 +59,16 @@ impl Store {
         result: &str,
         now: i64,
     ) -> sqlx::Result<()> {
-        sqlx::query("UPDATE job SET state = $1, result = $2, finished_date = $3 WHERE uuid = $4")
-            .bind(state)
-            .bind(result)
-            .bind(now)
-            .bind(uuid)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE job SET state = $1, result = $2, finished_date = $3 WHERE uuid = $4 AND state = $5",
+        )
+        .bind(state)
+        .bind(result)
+        .bind(now)
+        .bind(uuid)
+        .bind(RUNNING)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
@@ -74,27 +81,60 @@ impl Store {
         .await
     }
 
-    /// Every job still `Running`: after a restart these were cut off.
-    pub async fn jobs_running(&self) -> sqlx::Result<Vec<String>> {
-        sqlx::query_scalar("SELECT uuid FROM job WHERE state = $1")
-            .bind(RUNNING)
-            .fetch_all(self.pool())
-            .await
-    }
-
     /// End every job still `Running` with `result` (at start-up: a previous run was cut off);
-    /// one statement, however many there are.
-    pub async fn jobs_fail_running(&self, result: &str, now: i64) -> sqlx::Result<u64> {
+    /// with `node`, only that node's jobs and those that name no node (written before jobs
+    /// did). One statement, however many there are.
+    pub async fn jobs_fail_running(
+        &self,
+        result: &str,
+        now: i64,
+        node: Option<&str>,
+    ) -> sqlx::Result<u64> {
         let r = sqlx::query(
-            "UPDATE job SET state = $1, result = $2, finished_date = $3 WHERE state = $4",
+            "UPDATE job SET state = $1, result = $2, finished_date = $3 WHERE state = $4 \
+             AND ($5 IS NULL OR node_uuid = $5 OR node_uuid IS NULL)",
         )
         .bind(FAILED)
         .bind(result)
         .bind(now)
         .bind(RUNNING)
+        .bind(node)
         .execute(self.pool())
         .await?;
         Ok(r.rows_affected())
+    }
+
+    /// Finish every running job of a node with this state and result.
+    pub async fn jobs_finish_of_node(
+        &self,
+        node: &str,
+        state: &str,
+        result: &str,
+        now: i64,
+    ) -> sqlx::Result<u64> {
+        let r = sqlx::query(
+            "UPDATE job SET state = $1, result = $2, finished_date = $3 WHERE state = $4 AND node_uuid = $5",
+        )
+        .bind(state)
+        .bind(result)
+        .bind(now)
+        .bind(RUNNING)
+        .bind(node)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// The nodes that have running jobs but no row in `management_node` (declared dead and
+    /// removed while a job of theirs was still being written).
+    pub async fn jobs_orphan_nodes(&self) -> sqlx::Result<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT node_uuid FROM job WHERE state = $1 AND node_uuid IS NOT NULL \
+             AND node_uuid NOT IN (SELECT uuid FROM management_node)",
+        )
+        .bind(RUNNING)
+        .fetch_all(self.pool())
+        .await
     }
 
     /// Delete finished jobs older than `before`.

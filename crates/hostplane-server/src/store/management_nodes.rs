@@ -1,31 +1,171 @@
-//! Management nodes: this server, with its heartbeat.
+//! Management nodes: one row per live node, with its heartbeat. Heartbeats and ages are the
+//! database's clock (`db_now`), never a node's: nodes with skewed clocks still agree on who is
+//! alive. A node declared dead loses its row (so QueryManagementNode lists the live ones).
 
-use super::Store;
+use sqlx::Row;
+
+use super::{Backend, Store};
+
+/// A node as the others see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRow {
+    pub uuid: String,
+    /// The last heartbeat, database time (epoch ms).
+    pub heart_beat: i64,
+    /// Milliseconds since that heartbeat, by the database's clock.
+    pub age_ms: i64,
+}
+
+fn db_now(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT",
+        Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+    }
+}
 
 impl Store {
-    pub async fn management_node_join(
-        &self,
-        uuid: &str,
-        host_name: &str,
-        now: i64,
-    ) -> sqlx::Result<()> {
-        sqlx::query(
-            "INSERT INTO management_node (uuid, host_name, join_date, heart_beat) VALUES ($1, $2, $3, $3) \
-             ON CONFLICT (uuid) DO UPDATE SET host_name = $2, join_date = $3, heart_beat = $3",
-        )
-        .bind(uuid)
-        .bind(host_name)
-        .bind(now)
-        .execute(self.pool())
-        .await?;
+    /// The SQL expression for the database's current time in epoch milliseconds.
+    pub(crate) fn db_now(&self) -> &'static str {
+        db_now(self.backend())
+    }
+
+    /// The database's clock, epoch milliseconds.
+    pub async fn db_time_ms(&self) -> sqlx::Result<i64> {
+        let sql = format!("SELECT {} AS now", self.db_now());
+        sqlx::query(&sql)
+            .fetch_one(self.pool())
+            .await?
+            .try_get("now")
+    }
+
+    /// Register (or register again) a node, with a heartbeat of now.
+    pub async fn management_node_join(&self, uuid: &str, host_name: &str) -> sqlx::Result<()> {
+        let sql = format!(
+            "INSERT INTO management_node (uuid, host_name, join_date, heart_beat) VALUES ($1, $2, {now}, {now}) \
+             ON CONFLICT (uuid) DO UPDATE SET host_name = $2, join_date = {now}, heart_beat = {now}",
+            now = self.db_now()
+        );
+        sqlx::query(&sql)
+            .bind(uuid)
+            .bind(host_name)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
-    pub async fn management_node_heartbeat(&self, uuid: &str, now: i64) -> sqlx::Result<()> {
-        sqlx::query("UPDATE management_node SET heart_beat = $1 WHERE uuid = $2")
-            .bind(now)
+    /// A heartbeat. False when the node has no row: the others declared it dead.
+    pub async fn management_node_heartbeat(&self, uuid: &str) -> sqlx::Result<bool> {
+        let sql = format!(
+            "UPDATE management_node SET heart_beat = {} WHERE uuid = $1",
+            self.db_now()
+        );
+        let r = sqlx::query(&sql).bind(uuid).execute(self.pool()).await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Every registered node with the age of its heartbeat.
+    pub async fn management_nodes(&self) -> sqlx::Result<Vec<NodeRow>> {
+        let sql = format!(
+            "SELECT uuid, heart_beat, {} - heart_beat AS age FROM management_node ORDER BY uuid",
+            self.db_now()
+        );
+        let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(NodeRow {
+                    uuid: r.try_get("uuid")?,
+                    heart_beat: r.try_get("heart_beat")?,
+                    age_ms: r.try_get("age")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Remove a dead node's row, unless it beat again since it was read (then it lives).
+    pub async fn management_node_remove_dead(
+        &self,
+        uuid: &str,
+        heart_beat: i64,
+    ) -> sqlx::Result<bool> {
+        let r = sqlx::query("DELETE FROM management_node WHERE uuid = $1 AND heart_beat = $2")
+            .bind(uuid)
+            .bind(heart_beat)
+            .execute(self.pool())
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// A node that stops marks itself as long dead (heartbeat 0): the others then take its
+    /// hosts and its cut-off work over exactly as for a crash, at their next check.
+    pub async fn management_node_mark_gone(&self, uuid: &str) -> sqlx::Result<()> {
+        sqlx::query("UPDATE management_node SET heart_beat = 0 WHERE uuid = $1")
             .bind(uuid)
             .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Remove a node's row (it leaves), or with `others`, every row but this node's.
+    pub async fn management_node_remove(&self, uuid: &str, others: bool) -> sqlx::Result<u64> {
+        let sql = if others {
+            "DELETE FROM management_node WHERE uuid <> $1"
+        } else {
+            "DELETE FROM management_node WHERE uuid = $1"
+        };
+        let r = sqlx::query(sql).bind(uuid).execute(self.pool()).await?;
+        Ok(r.rows_affected())
+    }
+}
+
+/// A connection of its own for a node's heartbeat: a heartbeat must never wait for a pool
+/// connection behind a burst of other work, or a busy node would be declared dead.
+pub struct HeartbeatConn {
+    conn: sqlx::AnyConnection,
+    backend: Backend,
+}
+
+impl HeartbeatConn {
+    pub async fn open(url: &str) -> sqlx::Result<HeartbeatConn> {
+        use sqlx::ConnectOptions;
+        use std::str::FromStr;
+        sqlx::any::install_default_drivers();
+        let opts = sqlx::any::AnyConnectOptions::from_str(url)?.disable_statement_logging();
+        let backend = if url.starts_with("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        Ok(HeartbeatConn {
+            conn: opts.connect().await?,
+            backend,
+        })
+    }
+
+    fn now(&self) -> &'static str {
+        db_now(self.backend)
+    }
+
+    /// A heartbeat. False when the node has no row: the others declared it dead.
+    pub async fn heartbeat(&mut self, uuid: &str) -> sqlx::Result<bool> {
+        let sql = format!(
+            "UPDATE management_node SET heart_beat = {} WHERE uuid = $1",
+            self.now()
+        );
+        let r = sqlx::query(&sql).bind(uuid).execute(&mut self.conn).await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Register the node again (after the others declared it dead).
+    pub async fn join(&mut self, uuid: &str, host_name: &str) -> sqlx::Result<()> {
+        let sql = format!(
+            "INSERT INTO management_node (uuid, host_name, join_date, heart_beat) VALUES ($1, $2, {now}, {now}) \
+             ON CONFLICT (uuid) DO UPDATE SET host_name = $2, join_date = {now}, heart_beat = {now}",
+            now = self.now()
+        );
+        sqlx::query(&sql)
+            .bind(uuid)
+            .bind(host_name)
+            .execute(&mut self.conn)
             .await?;
         Ok(())
     }

@@ -22,6 +22,7 @@ pub mod host_event_subscriptions;
 pub mod host_events;
 pub mod hosts;
 pub mod jobs;
+pub mod leases;
 pub mod management_nodes;
 pub mod metrics;
 pub mod query;

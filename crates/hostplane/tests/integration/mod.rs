@@ -6,6 +6,7 @@ mod bulk;
 mod cli;
 mod faults;
 mod hosts;
+mod nodes;
 mod observe;
 mod protocol;
 mod pty;

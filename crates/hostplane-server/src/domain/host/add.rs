@@ -93,6 +93,10 @@ pub async fn add_kvm_host(app: &Arc<App>, mut p: AddKvmHost) -> Result<Output> {
     // Same-IP adds queue here; the first one wins, the others find the IP taken.
     let ip_lock = app.hosts.ip_lock(&ip);
     let _same_ip = ip_lock.lock().await;
+    // The same across management nodes; and the host's own lease, so that no node takes the
+    // new row for an add a dead node cut off (domain::plane).
+    let _same_ip_any_node = app.plane.ip_lease(&ip).await?;
+    let _host_lease = app.plane.host_lease(&uuid).await?;
     let limit = app.configs.get(keys::HOST_ADD_PARALLELISM).max(1) as usize;
     let _slot = app.hosts.add_gate.enter(limit).await;
     if app.store.host_uuid_by_ip(&ip).await?.is_some() {

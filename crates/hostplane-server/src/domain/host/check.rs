@@ -240,9 +240,9 @@ pub async fn check(app: &Arc<App>, p: &AddKvmHost) -> Result<Report> {
 
     // wait-for-ssh-port: a short wait; a check answers in seconds.
     let port16 = port.clamp(1, 65535) as u16;
-    let mut opts = connect_options(&app.configs, p.host_key_fingerprint.clone());
+    let mut opts = connect_options(app, p.host_key_fingerprint.clone());
     opts.port_wait = opts.port_wait.min(PORT_WAIT);
-    if !port_open(&ip, port16, opts.tcp_connect_timeout.min(PORT_WAIT)).await {
+    if !port_open(app, &ip, port16, opts.tcp_connect_timeout.min(PORT_WAIT)).await {
         let e = ssh_error(
             &h,
             &user,

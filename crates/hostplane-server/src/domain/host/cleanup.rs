@@ -72,6 +72,7 @@ async fn try_remove(app: &App, row: &CleanupRow) -> Result<(), ()> {
         command_timeout: Duration::from_secs(10),
         fail_fast: true,
         expected_host_key: row.host_key_fingerprint.clone(),
+        source_address: app.node.ssh_source,
     };
     let path = app.configs.get(keys::KVM_TAKEOVER_FLAG_PATH);
     let user = row.username.clone().unwrap_or_else(|| "root".into());

@@ -183,6 +183,11 @@ async fn run(
     step: &std::sync::Mutex<&'static str>,
     cancel: &Cancel,
 ) -> Result<()> {
+    // One connect of a host at a time across management nodes (a new add holds it already).
+    let _lease = match mode.new_add {
+        true => None,
+        false => Some(app.plane.host_lease(uuid).await?),
+    };
     let h = app.store.host_get(uuid).await?.ok_or_else(|| gone(uuid))?;
     if in_maintenance(&h.state) {
         return Err(Error::operation(format!(
@@ -363,7 +368,7 @@ async fn connect_steps(
     } else {
         h.host_key_fingerprint.clone()
     };
-    let mut opts = connect_options(&app.configs, pin);
+    let mut opts = connect_options(app, pin);
     match mode.port {
         PortWait::Wait => {}
         PortWait::FailFast => opts.fail_fast = true,
@@ -372,7 +377,7 @@ async fn connect_steps(
     let user = h.username.clone().unwrap_or_else(|| "root".into());
     let port = h.ssh_port.unwrap_or(22) as u16;
     // Progress only: the connect below waits for the port itself.
-    let open_now = super::port_open(&h.management_ip, port, opts.tcp_connect_timeout).await;
+    let open_now = super::port_open(app, &h.management_ip, port, opts.tcp_connect_timeout).await;
     at(
         step,
         if open_now {

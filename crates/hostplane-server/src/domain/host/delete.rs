@@ -68,6 +68,8 @@ pub async fn remove_host(app: &Arc<App>, uuid: &str, enforcing: bool) -> Result<
     if let Some(run) = app.hosts.cancel_connect(uuid, CANCEL_DELETED) {
         let _ = run.await;
     }
+    // Not while another management node connects it (this node's connect was cut short above).
+    let _lease = app.plane.host_lease(uuid).await?;
     // Read again: the connect may have pinned a new key, or an add rolled itself back.
     let Some(h) = app.store.host_get(uuid).await? else {
         app.hosts.tracker.untrack(uuid);

@@ -48,7 +48,7 @@ use crate::store::hosts::HostRow;
 use hostplane_ssh::{ConnectOptions, Credential};
 
 use super::cancel::Cancel;
-use super::global_config::{keys, Configs};
+use super::global_config::keys;
 pub use crypto::{Crypto, Secret};
 
 /// Host statuses (the connection).
@@ -204,8 +204,9 @@ pub async fn get_hypervisor_types(
     Ok(super::Output::HypervisorTypes(vec!["KVM".into()]))
 }
 
-/// SSH options for connects, from the `kvm` configs.
-pub fn connect_options(c: &Configs, expected_host_key: Option<String>) -> ConnectOptions {
+/// SSH options for connects, from the `kvm` configs, from this node's SSH source address.
+pub fn connect_options(app: &super::App, expected_host_key: Option<String>) -> ConnectOptions {
+    let c = &app.configs;
     ConnectOptions {
         port_wait: c.get(keys::KVM_SSH_PORT_OPEN_TIMEOUT),
         tcp_connect_timeout: c
@@ -215,15 +216,15 @@ pub fn connect_options(c: &Configs, expected_host_key: Option<String>) -> Connec
         command_timeout: c.get(keys::KVM_SSH_COMMAND_TIMEOUT),
         fail_fast: false,
         expected_host_key,
+        source_address: app.node.ssh_source,
     }
 }
 
-/// Whether something accepts TCP on ip:port within `timeout`.
-pub async fn port_open(ip: &str, port: u16, timeout: Duration) -> bool {
-    matches!(
-        tokio::time::timeout(timeout, tokio::net::TcpStream::connect((ip, port))).await,
-        Ok(Ok(_))
-    )
+/// Whether something accepts TCP on ip:port within `timeout` (from this node's SSH source
+/// address).
+pub async fn port_open(app: &super::App, ip: &str, port: u16, timeout: Duration) -> bool {
+    let connect = hostplane_ssh::tcp_connect(ip, port, app.node.ssh_source);
+    matches!(tokio::time::timeout(timeout, connect).await, Ok(Ok(_)))
 }
 
 /// A counting gate whose limit is read at every entry, so a config change applies at once.

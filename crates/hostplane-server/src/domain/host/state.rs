@@ -63,6 +63,21 @@ operation!(ChangeHostState => change_host_state);
 pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Output> {
     let uuid = p.uuid.as_str();
     let event = p.state_event.as_str();
+    // A reconnect waiting for the SSH port of a rebooting host is cut short by maintain. It is
+    // cut before the lease is taken: it holds the host's lease while it waits.
+    let mut cut_short = false;
+    if event == "maintain"
+        && matches!(
+            app.hosts.connect_step(uuid),
+            Some(("wait-for-ssh-port", false))
+        )
+    {
+        if let Some(run) = app.hosts.cancel_connect(uuid, CANCEL_MAINTENANCE) {
+            let _ = run.await;
+            cut_short = true;
+        }
+    }
+    let lease = app.plane.host_lease(uuid).await?; // one change or connect at a time, any node
     let h = app.store.host_get(uuid).await?.ok_or_else(|| {
         Error::not_found(format!(
             "cannot find host[uuid:{uuid}], it may have been deleted"
@@ -77,16 +92,7 @@ pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Out
             ))
         })?;
         let fin = next_state(pre, "maintain").ok_or_else(|| no_transition(pre, "maintain"))?;
-        let waiting = h.status == CONNECTING
-            && matches!(
-                app.hosts.connect_step(uuid),
-                Some(("wait-for-ssh-port", false))
-            );
-        if waiting {
-            if let Some(run) = app.hosts.cancel_connect(uuid, CANCEL_MAINTENANCE) {
-                let _ = run.await;
-            }
-        } else if h.status != CONNECTED {
+        if !cut_short && h.status != CONNECTED {
             return Err(Error::operation(format!(
                 "can not maintain host[uuid:{uuid}, status:{}]which is not Connected",
                 h.status
@@ -110,6 +116,7 @@ pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Out
     } else {
         set_state(app, uuid, &h.state, event).await?;
     }
+    drop(lease);
     let mut inv = query::inventory_of(app, &HOST, uuid).await?;
     // ChangeHostState's event carries the plain HostInventory.
     inv.class = HOST_CLASS.into();

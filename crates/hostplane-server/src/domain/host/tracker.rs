@@ -52,6 +52,14 @@
 //! The tracker never marks a host Disconnected because the store failed: a round whose row
 //! cannot be read does nothing, and a reconnect that failed on the store does not count
 //! against `maxAttemptsNum`. When the node stops, every task ends and its sessions close.
+//!
+//! With several management nodes (`domain::plane`), a node tracks only the hosts it owns:
+//! [`Tracker::track`] hands any other host to its owner, [`Tracker::release`] lets a host go
+//! when the owners change (after the round in progress), and a fenced node (no heartbeat
+//! written lately, or just joined) skips its rounds and never marks a host Disconnected. A host
+//! taken over from a dead node is probed at once (within 1.5 s) and logged into within 20 s.
+//! [`recover`] then leaves alone a Connecting host whose lease another node holds (that node
+//! is adding or connecting it); the plane runs it again when a node dies.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -70,6 +78,8 @@ use crate::store::hosts::{HostBrief, HostRow};
 
 #[derive(Default)]
 struct TrackState {
+    /// Told when this node no longer owns the host: the task ends (after a round under way).
+    release: tokio::sync::Notify,
     session: tokio::sync::Mutex<Option<Session>>,
     /// The host's row as last read (credentials, address, pin); reread when the snapshot shows
     /// a newer change.
@@ -120,9 +130,21 @@ struct Snapshot {
 }
 
 impl Tracker {
-    /// Start tracking a host (no-op when it is tracked already).
+    /// Start tracking a host (no-op when it is tracked already; a host another management
+    /// node owns is handed to it).
     pub fn track(&self, app: &Arc<App>, uuid: &str) {
+        self.track_within(app, uuid, None)
+    }
+
+    /// Start tracking a host with its first round within `first` (None: within a ping
+    /// interval, spread at random) — soon, for hosts taken over from a dead node; such a
+    /// first round probes, and a login follows within 20 s.
+    pub fn track_within(&self, app: &Arc<App>, uuid: &str, first: Option<Duration>) {
         if app.hosts.stopping.reason().is_some() {
+            return;
+        }
+        if !app.plane.owns(uuid) {
+            app.plane.hand_over(uuid);
             return;
         }
         let mut tasks = self.tasks.lock().expect("tracker");
@@ -130,7 +152,7 @@ impl Tracker {
             return;
         }
         let state = Arc::new(TrackState::default());
-        let task = tokio::spawn(run(app.clone(), uuid.to_string(), state.clone()));
+        let task = tokio::spawn(run(app.clone(), uuid.to_string(), state.clone(), first));
         tasks.insert(uuid.to_string(), Tracked { task, state });
     }
 
@@ -160,6 +182,23 @@ impl Tracker {
         if n > 0 {
             tracing::info!(sessions = n, "closed the ping sessions");
         }
+    }
+
+    /// This node no longer owns the host: its task ends after the round it may be in.
+    pub fn release(&self, uuid: &str) {
+        if let Some(t) = self.tasks.lock().expect("tracker").remove(uuid) {
+            t.state.release.notify_one();
+        }
+    }
+
+    /// The hosts this node tracks.
+    pub fn tracked_uuids(&self) -> Vec<String> {
+        let tasks = self.tasks.lock().expect("tracker");
+        tasks
+            .iter()
+            .filter(|(_, t)| !t.task.is_finished())
+            .map(|(u, _)| u.clone())
+            .collect()
     }
 
     /// Stop tracking a host (it was deleted).
@@ -243,23 +282,31 @@ fn ping_interval(app: &App) -> Duration {
         .max(Duration::from_secs(1))
 }
 
-async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>) {
+/// A host taken over from a dead management node logs in within this long (at most an
+/// interval) after its first round, which only probes.
+const TAKEOVER_LOGIN_SPREAD: Duration = Duration::from_secs(20);
+
+/// `first`: a host taken over from a dead node (see [`Tracker::track_within`]).
+async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>, first: Option<Duration>) {
+    let mut takeover = first.is_some();
     let mut changes = app.configs.subscribe();
-    // The first round after a random part of the interval (10-100 %): spreads hosts that start
-    // being tracked together.
+    // The first round after a random part of the interval (10-100 %), or of `first` if shorter:
+    // spreads hosts that start being tracked together.
     let started = tokio::time::Instant::now();
     let phase = 0.1 + 0.9 * rand::random::<f64>();
-    let mut next = started + ping_interval(&app).mul_f64(phase);
+    let first_window = |app: &App| first.map_or(ping_interval(app), |f| f.min(ping_interval(app)));
+    let mut next = started + first_window(&app).mul_f64(phase);
     let mut last: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {}
+            _ = st.release.notified() => return,
             r = changes.changed() => {
                 if r.is_err() { return; }
                 // Keep this host's phase; a new interval counts from its last round.
                 next = match last {
                     Some(l) => l + ping_interval(&app),
-                    None => started + ping_interval(&app).mul_f64(phase),
+                    None => started + first_window(&app).mul_f64(phase),
                 };
                 continue;
             }
@@ -267,6 +314,9 @@ async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>) {
         let now = tokio::time::Instant::now();
         last = Some(now);
         next = now + ping_interval(&app);
+        if app.plane.fenced() {
+            continue; // another node may own the host by now
+        }
         let h = match current_row(&app, &uuid, &st).await {
             Ok(Some(h)) => h,
             Ok(None) => return,
@@ -279,19 +329,31 @@ async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>) {
             *st.session.lock().await = None;
             continue;
         }
+        // Taken over from a dead node: the first round only probes — a login for each of
+        // thousands of hosts at once would take longer than a failover may — and the login
+        // follows within a short spread (the dead node's last login set the takeover flag
+        // ahead, so it stays fresh meanwhile).
+        let takeover_probe = std::mem::take(&mut takeover) && h.status == CONNECTED;
+        if takeover_probe {
+            let ahead = ping_interval(&app) * 2 + Duration::from_secs(1);
+            *st.flag_fresh_until.lock().expect("fresh") = Some(now + ahead);
+        }
         // The ping and reconnect futures (SSH handshakes inside) are large: boxed, they take
         // memory only while they run, not in each of the many sleeping tasks.
         match h.status.as_str() {
             CONNECTING => settle_stale_connecting(&app, &uuid).await,
             CONNECTED => {
+                // A fenced node judges nobody: another node may own the host by now.
                 if let Err(reason) = Box::pin(ping(&app, &h, &st)).await {
-                    let why = Why {
-                        cause: Some("ping-failed"),
-                        reason: Some(reason),
-                        ..Why::default()
-                    };
-                    let _slot = app.hosts.tracker.store_slot().await;
-                    mark_disconnected(&app, &uuid, why).await
+                    if !app.plane.fenced() {
+                        let why = Why {
+                            cause: Some("ping-failed"),
+                            reason: Some(reason),
+                            ..Why::default()
+                        };
+                        let _slot = app.hosts.tracker.store_slot().await;
+                        mark_disconnected(&app, &uuid, why).await
+                    }
                 }
             }
             DISCONNECTED => Box::pin(try_reconnect(&app, &h, &st)).await,
@@ -303,6 +365,11 @@ async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>) {
         let end = tokio::time::Instant::now();
         if next <= end {
             next = end + ping_interval(&app);
+        }
+        if takeover_probe {
+            *st.flag_fresh_until.lock().expect("fresh") = None; // the next round logs in
+            let spread = TAKEOVER_LOGIN_SPREAD.min(ping_interval(&app));
+            next = next.min(end + spread.mul_f64(rand::random::<f64>()));
         }
     }
 }
@@ -331,13 +398,22 @@ async fn current_row(app: &App, uuid: &str, st: &TrackState) -> sqlx::Result<Opt
         let _slot = app.hosts.tracker.store_slot().await;
         app.store.host_get(uuid).await?
     };
-    *st.row.lock().expect("row") = row.clone();
+    let old = std::mem::replace(&mut *st.row.lock().expect("row"), row.clone());
+    if let (Some(o), Some(n)) = (&old, &row) {
+        if o.credential != n.credential {
+            // New credentials (UpdateKVMHost, perhaps on another node): reconnects may try again.
+            st.password_changed.store(false, Ordering::SeqCst);
+            st.failed_reconnects.store(0, Ordering::SeqCst);
+        }
+    }
     Ok(row)
 }
 
 /// Why a ping try failed: a `HOST.SSH.*` reason, or one of these.
 const PING_TIMEOUT: &str = "HOST.PING.TIMEOUT";
 const PING_NO_CREDENTIAL: &str = "HOST.PING.NO_CREDENTIAL";
+/// This node was fenced during the ping (it cannot write its heartbeat): nothing is judged.
+const PING_FENCED: &str = "HOST.PING.FENCED";
 
 /// Up to maxFailure tries; Ok when one succeeded, else the last try's reason.
 async fn ping(app: &Arc<App>, h: &HostRow, st: &TrackState) -> Result<(), &'static str> {
@@ -349,6 +425,9 @@ async fn ping(app: &Arc<App>, h: &HostRow, st: &TrackState) -> Result<(), &'stat
     let pause = app.configs.get(keys::HOST_PING_SLEEP_AFTER_FAILURE);
     let mut reason = PING_TIMEOUT;
     for i in 0..tries {
+        if app.plane.fenced() {
+            return Err(PING_FENCED); // not this node's to judge any more (the caller marks nothing)
+        }
         let r = {
             let limit = app.configs.get(keys::HOST_PING_PARALLELISM).max(1) as usize;
             let _slot = app.hosts.tracker.ping_gate.enter(limit).await;
@@ -402,7 +481,8 @@ async fn ping_try(
 ) -> Result<(), &'static str> {
     if probe_due(app, st) {
         let port = h.ssh_port.unwrap_or(22) as u16;
-        match hostplane_ssh::read_banner(&h.management_ip, port, timeout).await {
+        let source = app.node.ssh_source;
+        match hostplane_ssh::read_banner_from(&h.management_ip, port, timeout, source).await {
             Ok(line) => {
                 {
                     let mut known = st.banner.lock().expect("banner");
@@ -446,7 +526,7 @@ async fn login_ping(
         let Ok(cred) = app.hosts.credential(h) else {
             return Err(PING_NO_CREDENTIAL);
         };
-        let mut opts = connect_options(&app.configs, h.host_key_fingerprint.clone());
+        let mut opts = connect_options(app, h.host_key_fingerprint.clone());
         opts.port_wait = Duration::ZERO;
         opts.tcp_connect_timeout = timeout;
         opts.auth_timeout = timeout;
@@ -516,6 +596,7 @@ async fn try_reconnect(app: &Arc<App>, h: &HostRow, st: &TrackState) {
         return;
     }
     if !super::port_open(
+        app,
         &h.management_ip,
         h.ssh_port.unwrap_or(22) as u16,
         Duration::from_secs(2),
@@ -552,6 +633,10 @@ async fn settle_stale_connecting(app: &Arc<App>, uuid: &str) {
     if app.hosts.connect_step(uuid).is_some() {
         return;
     }
+    // Another management node may be adding or connecting it: then it holds the host's lease.
+    let Ok(Some(_lease)) = app.plane.try_host_lease(uuid).await else {
+        return;
+    };
     let _slot = app.hosts.tracker.store_slot().await;
     if let Ok(Some(h)) = app.store.host_get(uuid).await {
         if h.status == CONNECTING && app.hosts.connect_step(uuid).is_none() {
@@ -585,9 +670,22 @@ pub struct Recovered {
 /// At start-up, before the API opens: no host stays Connecting. A host that never connected
 /// (its add was cut off) is rolled back with its takeover flag; one that connected before is
 /// Disconnected, for [`take_over_all`] and the tracker to reconnect.
-pub async fn recover(app: &Arc<App>) -> anyhow::Result<Recovered> {
+///
+/// With several management nodes it also runs when a node dies (`domain::plane`), and leaves
+/// alone a host whose lease a live node holds: that node is adding or connecting it.
+pub async fn recover(app: &Arc<App>) -> crate::error::Result<Recovered> {
     let mut r = Recovered::default();
     for (uuid, connected_before) in app.store.hosts_connecting().await? {
+        let Some(_lease) = app.plane.try_host_lease(&uuid).await? else {
+            continue;
+        };
+        if !app.plane.is_solo() {
+            // Read again under the lease: the connect may have ended meanwhile.
+            let h = app.store.host_get(&uuid).await?;
+            if h.is_none_or(|h| h.status != CONNECTING) {
+                continue;
+            }
+        }
         if connected_before {
             let why = Why {
                 cause: Some("boot"),
@@ -597,7 +695,8 @@ pub async fn recover(app: &Arc<App>) -> anyhow::Result<Recovered> {
             mark_disconnected(app, &uuid, why).await;
             r.disconnected += 1;
         } else {
-            tracing::warn!(host.uuid = %uuid, "rolling back a host whose add was cut off by the stop");
+            tracing::warn!(host.uuid = %uuid, "rolling back a host whose add was cut off by a stop");
+            app.hosts.tracker.untrack(&uuid);
             super::delete::roll_back(app, &uuid, true).await?;
             r.rolled_back += 1;
         }
@@ -619,6 +718,9 @@ pub async fn take_over_all(app: Arc<App>) -> anyhow::Result<()> {
     for (uuid, state, status, _) in hosts {
         if app.hosts.stopping.reason().is_some() {
             break;
+        }
+        if !app.plane.owns(&uuid) {
+            continue; // another management node's host
         }
         if app.configs.get(keys::HOST_LOAD_ALL) {
             app.hosts.tracker.track(&app, &uuid);
@@ -663,7 +765,7 @@ async fn reconnect_at_start(app: &Arc<App>, uuid: &str) {
         .configs
         .get(keys::KVM_SSH_PORT_CONNECT_TIMEOUT)
         .max(Duration::from_secs(1));
-    if !super::port_open(&h.management_ip, h.ssh_port.unwrap_or(22) as u16, wait).await {
+    if !super::port_open(app, &h.management_ip, h.ssh_port.unwrap_or(22) as u16, wait).await {
         if h.status != super::DISCONNECTED {
             let why = Why {
                 cause: Some("boot"),
