@@ -13,7 +13,7 @@
 //! under management (`take_over_all`), the sweepers, the heartbeat, pending takeover-flag
 //! removals.
 //!
-//! On SIGTERM/SIGINT, [`crate::shutdown`] stops gracefully; then the node leaves the plane,
+//! On SIGTERM/SIGINT, [`crate::shutdown`] stops gracefully; last, the node leaves the plane,
 //! so the other nodes take its hosts at once.
 //!
 //! The first start (the admin account was just created) prints, once, where the API is, where
@@ -225,8 +225,6 @@ pub async fn run(
     tracing::info!("stopping: no new connections");
     stop.abort();
     shutdown::graceful(&app, cfg.shutdown_grace).await;
-    // Last: the other nodes take this node's hosts at once.
-    plane::leave(&app).await;
     // Connections still open after the grace are cut.
     if let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(2), http).await {
         r?;

@@ -6,7 +6,9 @@
 //!    those jobs end with the step they were at and roll back what they must;
 //! 3. ends every job still running as failed ("the management node stopped"), so a poll after
 //!    the restart tells the truth;
-//! 4. ends the ping tracker and closes its SSH sessions with a goodbye, and closes the store.
+//! 4. ends the ping tracker and closes its SSH sessions with a goodbye;
+//! 5. leaves the management plane (with several nodes, the others take its hosts at once,
+//!    without waiting for the dead-node limit), and closes the store.
 //!
 //! The whole stop takes at most the grace period plus about 5 s. A crash (kill -9) skips all
 //! of this; the next start settles what it left (see `server`).
@@ -30,7 +32,7 @@ pub async fn signal() {
     }
 }
 
-/// Steps 1-4 above (the listener is already closed).
+/// Steps 1-5 above (the listener is already closed).
 pub async fn graceful(app: &Arc<App>, grace: Duration) {
     tracing::info!(
         grace_s = grace.as_secs(),
@@ -56,6 +58,8 @@ pub async fn graceful(app: &Arc<App>, grace: Duration) {
         );
     }
     app.hosts.tracker.stop_all().await;
+    // Only now that this node pings nothing: the other nodes take its hosts at once.
+    crate::domain::plane::leave(app).await;
     let _ = tokio::time::timeout(Duration::from_secs(2), app.store.pool().close()).await;
     tracing::info!("stopped");
 }
