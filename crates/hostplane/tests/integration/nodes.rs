@@ -7,7 +7,8 @@
 //! connections run through a proxy the test cuts) stops pinging before the others take over;
 //! a database outage for every node moves nothing; a node stopped with SIGTERM hands its
 //! hosts over at once; a job on a killed node ends
-//! failed and its hosts are left in a state with an exit; a logout
+//! failed and its hosts are left in a state with an exit; DeleteHost and maintain on one node
+//! cut short a connect waiting for a host's port on another; a logout
 //! and a config change seen by every node at once; adds of one IP on two nodes give one host;
 //! and on SQLite, a second node on the same file is refused.
 
@@ -601,6 +602,95 @@ fn jobs_of_a_killed_node_end_failed() {
     let left = p.apis[1].query(&format!("/hosts?q=managementIp={ip1}&count=true"));
     assert_eq!(left["total"], 0, "the cut-off add is rolled back: {left}");
     assert_eq!(status_of(&p.apis[1], &h0_uuid), "Disconnected");
+}
+
+/// A reconnect waiting on node 0 for the SSH port of a host that is down (a rebooting host:
+/// `kvm.testSshPortOpenTimeout` is 300 s) holds the host's lease; DeleteHost and maintain
+/// through node 1 cut it short there, as on one node, instead of waiting out the port: both
+/// answer within seconds, and the reconnect jobs end failed naming why.
+#[test]
+fn delete_and_maintain_on_one_node_cut_a_waiting_connect_on_another() {
+    let p = Plane::start(8, 2, &[], 2);
+    let r = p.apis[0].set_config("host", "connection.autoReconnectOnError", "false");
+    assert_eq!(r.status, 200, "{}", r.text);
+    let uuids = p.add_all();
+    let down = FaultChange {
+        down: Some(true),
+        ..Default::default()
+    };
+    let mut jobs = vec![];
+    for (i, h) in p.sim.hosts().iter().enumerate() {
+        h.apply(&down);
+        let r = p.apis[0].send(
+            Method::PUT,
+            &format!("/zstack/v1/hosts/{}/actions", uuids[i]),
+            Some(json!({"reconnectHost": {}})),
+            &[],
+        );
+        assert_eq!(r.status, 202, "{}", r.text);
+        jobs.push(local(r.body["location"].as_str().unwrap(), &p.nodes[0]));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    for j in &jobs {
+        let r = p.apis[0].send(Method::GET, &j[p.nodes[0].base.len()..], None, &[]);
+        assert_eq!(
+            r.status, 202,
+            "the reconnect waits for the port: {}",
+            r.text
+        );
+    }
+
+    let t = Instant::now();
+    let r = p.apis[1].send(
+        Method::DELETE,
+        &format!("/zstack/v1/hosts/{}", uuids[0]),
+        None,
+        &[],
+    );
+    let r = if r.status == 202 {
+        p.apis[1].poll(&local(r.body["location"].as_str().unwrap(), &p.nodes[1]))
+    } else {
+        r
+    };
+    assert!(r.status < 300, "{}", r.text);
+    let deleted_in = t.elapsed();
+    let t = Instant::now();
+    let r = p.apis[1].send(
+        Method::PUT,
+        &format!("/zstack/v1/hosts/{}/actions", uuids[1]),
+        Some(json!({"changeHostState": {"stateEvent": "maintain"}})),
+        &[],
+    );
+    let r = if r.status == 202 {
+        p.apis[1].poll(&local(r.body["location"].as_str().unwrap(), &p.nodes[1]))
+    } else {
+        r
+    };
+    assert_eq!(r.body["inventory"]["state"], "Maintenance", "{}", r.text);
+    let maintained_in = t.elapsed();
+    eprintln!("delete {deleted_in:?}, maintain {maintained_in:?} across nodes");
+    assert!(deleted_in < Duration::from_secs(15), "{deleted_in:?}");
+    assert!(maintained_in < Duration::from_secs(15), "{maintained_in:?}");
+
+    let ends: Vec<Value> = jobs.iter().map(|j| p.apis[0].poll(j).body).collect();
+    assert!(
+        ends[0].to_string().contains("the host is being deleted"),
+        "{}",
+        ends[0]
+    );
+    assert!(
+        ends[1]
+            .to_string()
+            .contains("the host was put into maintenance"),
+        "{}",
+        ends[1]
+    );
+    let left = p.apis[1].query(&format!("/hosts/{}", uuids[0]));
+    assert_eq!(
+        left["inventories"].as_array().map(Vec::len),
+        Some(0),
+        "{left}"
+    );
 }
 
 /// A logout through one node is refused by the other at once; a global config changed on one

@@ -39,7 +39,9 @@ use futures::FutureExt;
 use hostplane_ssh::{Session, SshError, TakeoverFlag, Unreachable};
 
 use super::events::{self, Change, Kind};
-use super::{connect_options, facts, in_maintenance, CONNECTED, CONNECTING, DISCONNECTED};
+use super::{
+    connect_options, facts, in_maintenance, SharedConnect, CONNECTED, CONNECTING, DISCONNECTED,
+};
 use crate::domain::api::operation;
 use crate::domain::cancel::Cancel;
 use crate::domain::catalogue::HOST;
@@ -79,6 +81,34 @@ pub enum PortWait {
 pub const CANCEL_DELETED: &str = "the host is being deleted";
 pub const CANCEL_MAINTENANCE: &str = "the host was put into maintenance";
 pub const CANCEL_STOPPING: &str = "the management node is stopping";
+
+/// What cuts a connect in flight short, on whichever management node runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutShort {
+    /// DeleteHost: any connect of the host ends.
+    Deleted,
+    /// ChangeHostState maintain: a reconnect waiting for the SSH port of a rebooting host ends;
+    /// one already logging in finishes.
+    Maintain,
+}
+
+/// Cut short this node's connect of the host if one is in flight and `why` applies to it;
+/// returns the connect, to wait for its end. With several management nodes the caller also
+/// tells the others (`plane::Event::CutConnect`): the connect may run on any of them.
+pub fn cut_short(app: &App, uuid: &str, why: CutShort) -> Option<SharedConnect> {
+    match why {
+        CutShort::Deleted => app.hosts.cancel_connect(uuid, CANCEL_DELETED),
+        CutShort::Maintain => {
+            let waiting = matches!(
+                app.hosts.connect_step(uuid),
+                Some(("wait-for-ssh-port", false))
+            );
+            waiting
+                .then(|| app.hosts.cancel_connect(uuid, CANCEL_MAINTENANCE))
+                .flatten()
+        }
+    }
+}
 
 /// APIReconnectHostMsg's parameters, with hostplane's `repinHostKey`.
 #[derive(Debug, serde::Deserialize)]

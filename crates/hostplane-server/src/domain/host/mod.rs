@@ -68,7 +68,7 @@ pub fn in_maintenance(state: &str) -> bool {
 /// The resource type hosts' tags are filed under.
 pub const HOST_VO: &str = "HostVO";
 
-type SharedConnect = Shared<BoxFuture<'static, Result<(), Error>>>;
+pub(crate) type SharedConnect = Shared<BoxFuture<'static, Result<(), Error>>>;
 
 /// A connect in flight: its run (callers join it), how it was asked for, the step it is at,
 /// and how to cut it short.

@@ -17,13 +17,15 @@
 
 use std::sync::Arc;
 
-use super::connect::{connect, Mode, CANCEL_MAINTENANCE};
+use super::connect::{connect, cut_short, CutShort, Mode};
 use super::events::{self, Change, Kind};
 use super::{
-    in_maintenance, CONNECTED, CONNECTING, DISABLED, ENABLED, MAINTENANCE, PRE_MAINTENANCE,
+    in_maintenance, CONNECTED, CONNECTING, DISABLED, DISCONNECTED, ENABLED, MAINTENANCE,
+    PRE_MAINTENANCE,
 };
 use crate::domain::api::operation;
 use crate::domain::catalogue::{HOST, HOST_CLASS, KVM_ONLY_FIELDS};
+use crate::domain::plane::Event;
 use crate::domain::{query, App, Output};
 use crate::error::{Error, Result};
 use crate::time::now_ms;
@@ -64,17 +66,26 @@ pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Out
     let uuid = p.uuid.as_str();
     let event = p.state_event.as_str();
     // A reconnect waiting for the SSH port of a rebooting host is cut short by maintain. It is
-    // cut before the lease is taken: it holds the host's lease while it waits.
-    let mut cut_short = false;
-    if event == "maintain"
-        && matches!(
-            app.hosts.connect_step(uuid),
-            Some(("wait-for-ssh-port", false))
-        )
-    {
-        if let Some(run) = app.hosts.cancel_connect(uuid, CANCEL_MAINTENANCE) {
+    // cut before the lease is taken: it holds the host's lease while it waits. It may run on
+    // another management node: then that node is told, and the host found Disconnected under
+    // the lease is taken to be the one it cut.
+    let mut cut_here = false;
+    let mut cut_elsewhere = false;
+    if event == "maintain" {
+        if let Some(run) = cut_short(app, uuid, CutShort::Maintain) {
             let _ = run.await;
-            cut_short = true;
+            cut_here = true;
+        } else if !app.plane.is_solo()
+            && app
+                .store
+                .host_get(uuid)
+                .await?
+                .is_some_and(|h| h.status == CONNECTING)
+        {
+            app.plane
+                .publish(Event::CutConnect(uuid.to_string(), CutShort::Maintain))
+                .await;
+            cut_elsewhere = true;
         }
     }
     let lease = app.plane.host_lease(uuid).await?; // one change or connect at a time, any node
@@ -92,7 +103,8 @@ pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Out
             ))
         })?;
         let fin = next_state(pre, "maintain").ok_or_else(|| no_transition(pre, "maintain"))?;
-        if !cut_short && h.status != CONNECTED {
+        let cut = cut_here || (cut_elsewhere && h.status == DISCONNECTED);
+        if !cut && h.status != CONNECTED {
             return Err(Error::operation(format!(
                 "can not maintain host[uuid:{uuid}, status:{}]which is not Connected",
                 h.status

@@ -45,6 +45,7 @@ use crate::error::Result;
 use crate::store::Store;
 pub use lease::Lease;
 pub use membership::{leave, start};
+pub use notify::Event;
 use ring::Ring;
 
 /// How far ahead of the dead-node limit a node stops pinging when it cannot write its

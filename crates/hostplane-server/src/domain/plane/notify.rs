@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use sqlx::postgres::PgListener;
 
+use crate::domain::host::connect::{cut_short, CutShort};
 use crate::domain::App;
 use crate::store::Store;
 
@@ -28,6 +29,9 @@ pub enum Event {
     Track(String),
     /// A node joined or left: check the membership now rather than at the next heartbeat.
     Nodes,
+    /// DeleteHost or maintain of this host: the node running a connect of it cuts it short
+    /// (that connect holds the host's lease the sender waits for).
+    CutConnect(String, CutShort),
 }
 
 impl Event {
@@ -36,6 +40,8 @@ impl Event {
             Event::Config => format!("config {node}"),
             Event::Track(h) => format!("track {node} {h}"),
             Event::Nodes => format!("nodes {node}"),
+            Event::CutConnect(h, CutShort::Deleted) => format!("cut {node} {h} deleted"),
+            Event::CutConnect(h, CutShort::Maintain) => format!("cut {node} {h} maintain"),
         }
     }
 
@@ -47,6 +53,14 @@ impl Event {
             "config" => Event::Config,
             "track" => Event::Track(parts.next()?.to_string()),
             "nodes" => Event::Nodes,
+            "cut" => {
+                let host = parts.next()?.to_string();
+                match parts.next()? {
+                    "deleted" => Event::CutConnect(host, CutShort::Deleted),
+                    "maintain" => Event::CutConnect(host, CutShort::Maintain),
+                    _ => return None,
+                }
+            }
             _ => return None,
         };
         Some((event, from))
@@ -125,6 +139,11 @@ async fn handle(app: &Arc<App>, payload: &str) {
             }
         }
         Event::Nodes => super::membership::wake(app),
+        Event::CutConnect(host, why) => {
+            if cut_short(app, &host, why).is_some() {
+                tracing::info!(host.uuid = %host, ?why, from, "cut short this node's connect for another node");
+            }
+        }
     }
 }
 
@@ -141,11 +160,18 @@ mod tests {
 
     #[test]
     fn payloads_round_trip() {
-        for e in [Event::Config, Event::Track("abc".into()), Event::Nodes] {
+        for e in [
+            Event::Config,
+            Event::Track("abc".into()),
+            Event::Nodes,
+            Event::CutConnect("abc".into(), CutShort::Deleted),
+            Event::CutConnect("abc".into(), CutShort::Maintain),
+        ] {
             let p = e.encode("n1");
             assert_eq!(Event::decode(&p), Some((e, "n1")));
         }
         assert_eq!(Event::decode("bogus n1"), None);
         assert_eq!(Event::decode("track n1"), None);
+        assert_eq!(Event::decode("cut n1 abc reboot"), None);
     }
 }
