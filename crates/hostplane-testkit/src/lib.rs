@@ -7,6 +7,7 @@
 //! - [`webhook`]: an HTTP receiver that records the webhooks it gets.
 //! - [`python`]: the Python (with `tests/e2e/requirements.txt`) the end-to-end tests drive.
 //! - [`proxy`]: a TCP proxy a test can cut, to part a server from its database.
+//! - [`webdriver`]: headless Chromium through chromedriver, for the console and `/docs`.
 //!
 //! Nothing here is a mock: a test that passes here talks to the same programs a user runs.
 
@@ -15,4 +16,5 @@ pub mod proxy;
 pub mod python;
 pub mod server;
 pub mod sshd;
+pub mod webdriver;
 pub mod webhook;

@@ -16,8 +16,6 @@
 //! `HOSTPLANE_UPDATE_SCREENSHOTS=1` also to `docs/console/` (the ones the README shows).
 //! A missing browser fails the tests: never a skip.
 
-mod webdriver;
-
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,11 +23,11 @@ use std::time::{Duration, Instant};
 use hostplane_sim::config::{Faults, HostGroup, SimConfig, SimFacts};
 use hostplane_sim::{FaultChange, Sim};
 use hostplane_testkit::server::{Server, ServerOptions};
+use hostplane_testkit::webdriver::Browser;
 use reqwest::blocking::Client;
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::Digest;
-use webdriver::Browser;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 

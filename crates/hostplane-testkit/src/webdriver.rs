@@ -1,7 +1,9 @@
 //! Just enough of the W3C WebDriver protocol to drive Debian's `chromium` through its
-//! `chromedriver`: a session with a 1280×800 headless window, navigation, finding elements by
-//! CSS, clicks, typing, reading text and attributes, running a script, and PNG screenshots.
-//! Plain HTTP + JSON with reqwest, so the tests need no WebDriver crate.
+//! `chromedriver`: a session with a 1280×800 headless window (optionally with no network but
+//! loopback), navigation, finding elements by CSS, clicks, typing, reading text and
+//! attributes, running a script, the browser's log, and PNG screenshots. Plain HTTP + JSON with
+//! reqwest, so the tests need no WebDriver crate. The console's tests and the `/docs` test
+//! both use it.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -39,6 +41,24 @@ impl Browser {
     /// Start chromedriver and a headless Chromium with a 1280×800 window. Fails (never skips)
     /// when either is missing.
     pub fn start() -> Browser {
+        Browser::start_with(&[])
+    }
+
+    /// [`Browser::start`] with no network but 127.0.0.1: every other host goes to a proxy that
+    /// does not exist and names do not resolve, so a page that needs a CDN fails.
+    pub fn start_offline() -> Browser {
+        Browser::start_with(&[
+            "--proxy-server=http://127.0.0.1:9",
+            "--proxy-bypass-list=127.0.0.1",
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-default-browser-check",
+        ])
+    }
+
+    fn start_with(extra_args: &[&str]) -> Browser {
         for bin in [CHROMIUM, CHROMEDRIVER] {
             assert!(
                 Path::new(bin).exists(),
@@ -72,15 +92,23 @@ impl Browser {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
+        let mut args = vec![
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--window-size=1280,800",
+            "--hide-scrollbars",
+            "--force-color-profile=srgb",
+            "--disable-extensions",
+            "--no-first-run",
+            "--lang=en-US",
+        ];
+        args.extend_from_slice(extra_args);
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:loggingPrefs": {"browser": "ALL"},
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--window-size=1280,800", "--hide-scrollbars", "--force-color-profile=srgb",
-                         "--disable-extensions", "--no-first-run", "--lang=en-US"],
-            },
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
         }}});
         let r: Value = http
             .post(format!("{url}/session"))
@@ -306,16 +334,19 @@ impl Browser {
         self.cmd("POST", "/actions", actions);
     }
 
-    /// Script errors and Content-Security-Policy violations the page logged since the last
-    /// call (chromedriver's browser log; failed HTTP answers are not counted, the console
-    /// shows those itself).
-    pub fn page_errors(&self) -> Vec<String> {
-        let log = self
-            .try_cmd("POST", "/se/log", json!({"type": "browser"}))
-            .unwrap_or(Value::Null);
-        log.as_array()
-            .cloned()
+    /// The browser's log since the last call (chromedriver's log endpoint): entries with
+    /// `level` and `message`.
+    pub fn log(&self) -> Vec<Value> {
+        self.try_cmd("POST", "/se/log", json!({"type": "browser"}))
+            .ok()
+            .and_then(|v| v.as_array().cloned())
             .unwrap_or_default()
+    }
+
+    /// Script errors and Content-Security-Policy violations the page logged since the last
+    /// call (failed HTTP answers are not counted, the console shows those itself).
+    pub fn page_errors(&self) -> Vec<String> {
+        self.log()
             .iter()
             .filter_map(|e| e["message"].as_str().map(str::to_string))
             .filter(|m| {
@@ -325,6 +356,19 @@ impl Browser {
                     || m.contains("TypeError")
             })
             .collect()
+    }
+
+    /// Wait (bounded) until `js` returns something truthy; returns it.
+    pub fn wait_script(&self, js: &str, what: &str, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let v = self.script(js, json!([]));
+            if !(v.is_null() || v == false || v == 0 || v == "") {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// Emulate the system's colour scheme (`"dark"` or `"light"`) through the DevTools protocol.
