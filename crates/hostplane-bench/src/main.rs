@@ -48,7 +48,7 @@ struct Args {
     #[arg(long)]
     smoke: bool,
     /// Only these benchmarks (comma-separated letters a-k; k needs PostgreSQL).
-    #[arg(long, default_value = "a,b,c,d,e,f,g,j,k")]
+    #[arg(long, default_value = "a,b,c,d,e,f,g,h,i,j,k")]
     only: String,
     /// Where the JSON results go (default: bench/results in the repository).
     #[arg(long)]

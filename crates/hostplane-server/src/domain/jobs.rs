@@ -39,7 +39,7 @@ use super::cancel::Cancel;
 use super::global_config::keys;
 use super::{App, Output};
 use crate::error::{Code, Error, Result};
-use crate::store::jobs::{JobRow, FAILED, SUCCEEDED};
+use crate::store::jobs::{JobRow, RunningJobs, FAILED, SUCCEEDED};
 use crate::time::now_ms;
 
 /// The steps of the jobs whose work is running, by job uuid; the host tasks running, by host
@@ -443,8 +443,11 @@ pub async fn fail_interrupted(app: &App) -> anyhow::Result<u64> {
         "check the resource (for a host: its status), then call the API again",
     );
     let (_, text) = encode(&Err(err));
-    let node = (!app.plane.is_solo()).then_some(app.node.uuid.as_str());
-    Ok(app.store.jobs_fail_running(&text, now_ms(), node).await?)
+    let which = match app.plane.is_solo() {
+        true => RunningJobs::All,
+        false => RunningJobs::OfNodeOrNone(&app.node.uuid),
+    };
+    Ok(app.store.jobs_fail_running(which, &text, now_ms()).await?)
 }
 
 /// The stop began: no new job starts.
@@ -485,10 +488,10 @@ pub async fn fail_of_node(app: &App, node: &str) -> Result<u64> {
         "hint",
         "check the resource (for a host: its status; another node has taken it over), then call the API again",
     );
-    let (state, text) = encode(&Err(err));
+    let (_, text) = encode(&Err(err));
     Ok(app
         .store
-        .jobs_finish_of_node(node, state, &text, now_ms())
+        .jobs_fail_running(RunningJobs::OfNode(node), &text, now_ms())
         .await?)
 }
 

@@ -49,11 +49,7 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        super::tags::delete_tags_of(&mut tx, uuid).await?;
-        sqlx::query("DELETE FROM host WHERE uuid = $1")
-            .bind(uuid)
-            .execute(&mut *tx)
-            .await?;
+        super::hosts::delete_host_in(&mut tx, uuid).await?;
         tx.commit().await
     }
 

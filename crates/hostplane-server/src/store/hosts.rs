@@ -262,11 +262,7 @@ impl Store {
     /// Delete a host row and its tags.
     pub async fn host_delete(&self, uuid: &str) -> sqlx::Result<()> {
         let mut tx = self.pool().begin().await?;
-        super::tags::delete_tags_of(&mut tx, uuid).await?;
-        sqlx::query("DELETE FROM host WHERE uuid = $1")
-            .bind(uuid)
-            .execute(&mut *tx)
-            .await?;
+        delete_host_in(&mut tx, uuid).await?;
         tx.commit().await
     }
 
@@ -340,4 +336,15 @@ impl Store {
         .fetch_optional(self.pool())
         .await
     }
+}
+
+/// Delete a host row and its tags on `conn`, inside the caller's transaction (never a row
+/// without its tags or tags without their row).
+pub(super) async fn delete_host_in(conn: &mut sqlx::AnyConnection, uuid: &str) -> sqlx::Result<()> {
+    super::tags::delete_tags_of(conn, uuid).await?;
+    sqlx::query("DELETE FROM host WHERE uuid = $1")
+        .bind(uuid)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

@@ -81,48 +81,31 @@ impl Store {
         .await
     }
 
-    /// End every job still `Running` with `result` (at start-up: a previous run was cut off);
-    /// with `node`, only that node's jobs and those that name no node (written before jobs
-    /// did). One statement, however many there are.
+    /// End the `Running` jobs `which` names as failed with `result`; one statement, however
+    /// many there are.
     pub async fn jobs_fail_running(
         &self,
-        result: &str,
-        now: i64,
-        node: Option<&str>,
-    ) -> sqlx::Result<u64> {
-        let r = sqlx::query(
-            "UPDATE job SET state = $1, result = $2, finished_date = $3 WHERE state = $4 \
-             AND ($5 IS NULL OR node_uuid = $5 OR node_uuid IS NULL)",
-        )
-        .bind(FAILED)
-        .bind(result)
-        .bind(now)
-        .bind(RUNNING)
-        .bind(node)
-        .execute(self.pool())
-        .await?;
-        Ok(r.rows_affected())
-    }
-
-    /// Finish every running job of a node with this state and result.
-    pub async fn jobs_finish_of_node(
-        &self,
-        node: &str,
-        state: &str,
+        which: RunningJobs<'_>,
         result: &str,
         now: i64,
     ) -> sqlx::Result<u64> {
-        let r = sqlx::query(
-            "UPDATE job SET state = $1, result = $2, finished_date = $3 WHERE state = $4 AND node_uuid = $5",
-        )
-        .bind(state)
-        .bind(result)
-        .bind(now)
-        .bind(RUNNING)
-        .bind(node)
-        .execute(self.pool())
-        .await?;
-        Ok(r.rows_affected())
+        let (of, node) = match which {
+            RunningJobs::All => ("", None),
+            RunningJobs::OfNode(n) => (" AND node_uuid = $5", Some(n)),
+            RunningJobs::OfNodeOrNone(n) => (" AND (node_uuid = $5 OR node_uuid IS NULL)", Some(n)),
+        };
+        let sql = format!(
+            "UPDATE job SET state = $1, result = $2, finished_date = $3 WHERE state = $4{of}"
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(FAILED)
+            .bind(result)
+            .bind(now)
+            .bind(RUNNING);
+        if let Some(n) = node {
+            q = q.bind(n);
+        }
+        Ok(q.execute(self.pool()).await?.rows_affected())
     }
 
     /// The nodes that have running jobs but no row in `management_node` (declared dead and
@@ -146,4 +129,15 @@ impl Store {
                 .await?;
         Ok(r.rows_affected())
     }
+}
+
+/// Which running jobs [`Store::jobs_fail_running`] ends.
+#[derive(Debug, Clone, Copy)]
+pub enum RunningJobs<'a> {
+    /// Every one (a restart of the one node of SQLite).
+    All,
+    /// Those of a node (it was declared dead).
+    OfNode(&'a str),
+    /// Those of a node and those that name none, written before jobs did (its restart).
+    OfNodeOrNone(&'a str),
 }

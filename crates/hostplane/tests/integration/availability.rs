@@ -45,17 +45,24 @@ impl TestStore {
         self.s.pool()
     }
 
-    /// One statement's first column as integers.
-    fn ints(&self, sql: &str) -> Vec<i64> {
+    /// One statement's first column.
+    fn column<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
         self.rt.block_on(async {
             sqlx::query(sql)
                 .fetch_all(self.pool())
                 .await
                 .unwrap()
                 .iter()
-                .map(|r| r.try_get::<i64, _>(0).unwrap())
+                .map(|r| r.try_get::<T, _>(0).unwrap())
                 .collect()
         })
+    }
+
+    fn ints(&self, sql: &str) -> Vec<i64> {
+        self.column(sql)
     }
 
     fn count(&self, sql: &str) -> i64 {
@@ -63,15 +70,7 @@ impl TestStore {
     }
 
     fn texts(&self, sql: &str) -> Vec<String> {
-        self.rt.block_on(async {
-            sqlx::query(sql)
-                .fetch_all(self.pool())
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.try_get::<String, _>(0).unwrap())
-                .collect()
-        })
+        self.column(sql)
     }
 }
 
