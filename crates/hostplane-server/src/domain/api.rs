@@ -225,6 +225,9 @@ pub struct ApiSpec {
     pub name: &'static str,
     pub msg_class: &'static str,
     pub reply_class: &'static str,
+    /// What it answers: declared here, checked against every answer in debug builds, and
+    /// what the OpenAPI document describes.
+    pub answer: Answer,
     pub kind: Kind,
     /// `@SuppressCredentialCheck` is the opposite of this.
     pub needs_session: bool,
@@ -236,6 +239,54 @@ pub struct ApiSpec {
     pub query: Option<&'static str>,
     /// What the API does.
     pub op: Op,
+}
+
+/// The shape of an API's answer (the HTTP face renders it; see `http::encode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// One inventory of the named catalogue resource (e.g. `"Host"`).
+    Inventory(&'static str),
+    /// A query's inventories of its resource, or their count.
+    Inventories,
+    /// LogInByAccount's session inventory.
+    Session,
+    /// UpdateAccount's account inventory.
+    Account,
+    /// Nothing but success.
+    Empty,
+    /// GetVersion's version.
+    Version,
+    /// ValidateSession's verdict.
+    Valid,
+    /// GetCurrentTime's time.
+    CurrentTime,
+    /// GetManagementNodeArch's architecture.
+    Architecture,
+    /// GetHypervisorTypes' list.
+    HypervisorTypes,
+    /// A reply's own fields (the host checks, the file-driven adds, GetHostTask).
+    Results,
+}
+
+impl Answer {
+    /// Whether an operation's output has this shape.
+    pub fn fits(self, out: &super::Output) -> bool {
+        use super::Output as O;
+        matches!(
+            (self, out),
+            (
+                Answer::Inventory(_) | Answer::Session | Answer::Account,
+                O::Inventory(_)
+            ) | (Answer::Inventories, O::Inventories { .. } | O::Total(_))
+                | (Answer::Empty, O::Empty)
+                | (Answer::Version, O::Version(_))
+                | (Answer::Valid, O::Valid(_))
+                | (Answer::CurrentTime, O::CurrentTime(_))
+                | (Answer::Architecture, O::Architecture(_))
+                | (Answer::HypervisorTypes, O::HypervisorTypes(_))
+                | (Answer::Results, O::Fields { .. })
+        )
+    }
 }
 
 impl ApiSpec {
@@ -250,6 +301,7 @@ const fn sync(
     name: &'static str,
     msg: &'static str,
     reply: &'static str,
+    answer: Answer,
     op: Op,
     params: &'static [Param],
 ) -> ApiSpec {
@@ -257,6 +309,7 @@ const fn sync(
         name,
         msg_class: msg,
         reply_class: reply,
+        answer,
         kind: Kind::Sync,
         needs_session: true,
         create: false,
@@ -270,12 +323,13 @@ const fn asynch(
     name: &'static str,
     msg: &'static str,
     reply: &'static str,
+    answer: Answer,
     op: Op,
     params: &'static [Param],
 ) -> ApiSpec {
     ApiSpec {
         kind: Kind::Async,
-        ..sync(name, msg, reply, op, params)
+        ..sync(name, msg, reply, answer, op, params)
     }
 }
 const fn query(
@@ -286,7 +340,7 @@ const fn query(
 ) -> ApiSpec {
     ApiSpec {
         query: Some(resource),
-        ..sync(name, msg, reply, Op::Query, &[])
+        ..sync(name, msg, reply, Answer::Inventories, Op::Query, &[])
     }
 }
 const fn no_session(mut a: ApiSpec) -> ApiSpec {
@@ -362,6 +416,7 @@ pub static APIS: &[ApiSpec] = &[
         "LogInByAccount",
         "org.zstack.header.identity.APILogInByAccountMsg",
         "org.zstack.header.identity.APILogInReply",
+        Answer::Session,
         op::<identity::LogInByAccount>(),
         &[
             Param {
@@ -399,6 +454,7 @@ pub static APIS: &[ApiSpec] = &[
         "LogOut",
         "org.zstack.header.identity.APILogOutMsg",
         "org.zstack.header.identity.APILogOutReply",
+        Answer::Empty,
         op::<identity::LogOut>(),
         &[
             Param {
@@ -416,6 +472,7 @@ pub static APIS: &[ApiSpec] = &[
         "ValidateSession",
         "org.zstack.header.identity.APIValidateSessionMsg",
         "org.zstack.header.identity.APIValidateSessionReply",
+        Answer::Valid,
         op::<identity::ValidateSession>(),
         &[Param {
             name: "sessionUuid",
@@ -428,6 +485,7 @@ pub static APIS: &[ApiSpec] = &[
         "UpdateAccount",
         "org.zstack.header.identity.APIUpdateAccountMsg",
         "org.zstack.header.identity.APIUpdateAccountEvent",
+        Answer::Account,
         op::<identity::UpdateAccount>(),
         &[
             Param {
@@ -459,6 +517,7 @@ pub static APIS: &[ApiSpec] = &[
         "GetVersion",
         "org.zstack.header.managementnode.APIGetVersionMsg",
         "org.zstack.header.managementnode.APIGetVersionReply",
+        Answer::Version,
         op::<management_node::GetVersion>(),
         &[SYSTEM_TAGS, USER_TAGS],
     )),
@@ -466,6 +525,7 @@ pub static APIS: &[ApiSpec] = &[
         "GetCurrentTime",
         "org.zstack.header.managementnode.APIGetCurrentTimeMsg",
         "org.zstack.header.managementnode.APIGetCurrentTimeReply",
+        Answer::CurrentTime,
         op::<management_node::GetCurrentTime>(),
         &[SYSTEM_TAGS, USER_TAGS],
     )),
@@ -473,6 +533,7 @@ pub static APIS: &[ApiSpec] = &[
         "GetManagementNodeArch",
         "org.zstack.header.managementnode.APIGetManagementNodeArchMsg",
         "org.zstack.header.managementnode.APIGetManagementNodeArchReply",
+        Answer::Architecture,
         op::<management_node::GetManagementNodeArch>(),
         &[SYSTEM_TAGS, USER_TAGS],
     )),
@@ -480,6 +541,7 @@ pub static APIS: &[ApiSpec] = &[
         "IsReadyToGo",
         "org.zstack.header.managementnode.APIIsReadyToGoMsg",
         "org.zstack.header.managementnode.APIIsReadyToGoReply",
+        Answer::Empty,
         op::<management_node::IsReadyToGo>(),
         &[Param {
             name: "managementNodeId",
@@ -497,6 +559,7 @@ pub static APIS: &[ApiSpec] = &[
         "CreateZone",
         "org.zstack.header.zone.APICreateZoneMsg",
         "org.zstack.header.zone.APICreateZoneEvent",
+        Answer::Inventory("Zone"),
         op::<zone::CreateZone>(),
         &[
             NAME,
@@ -523,6 +586,7 @@ pub static APIS: &[ApiSpec] = &[
         "UpdateZone",
         "org.zstack.header.zone.APIUpdateZoneMsg",
         "org.zstack.header.zone.APIUpdateZoneEvent",
+        Answer::Inventory("Zone"),
         op::<zone::UpdateZone>(),
         &[
             Param {
@@ -546,6 +610,7 @@ pub static APIS: &[ApiSpec] = &[
         "ChangeZoneState",
         "org.zstack.header.zone.APIChangeZoneStateMsg",
         "org.zstack.header.zone.APIChangeZoneStateEvent",
+        Answer::Inventory("Zone"),
         op::<zone::ChangeZoneState>(),
         &[
             Param {
@@ -562,6 +627,7 @@ pub static APIS: &[ApiSpec] = &[
         "DeleteZone",
         "org.zstack.header.zone.APIDeleteZoneMsg",
         "org.zstack.header.zone.APIDeleteZoneEvent",
+        Answer::Empty,
         op::<zone::DeleteZone>(),
         &[
             Param {
@@ -578,6 +644,7 @@ pub static APIS: &[ApiSpec] = &[
         "CreateCluster",
         "org.zstack.header.cluster.APICreateClusterMsg",
         "org.zstack.header.cluster.APICreateClusterEvent",
+        Answer::Inventory("Cluster"),
         op::<cluster::CreateCluster>(),
         &[
             Param {
@@ -618,6 +685,7 @@ pub static APIS: &[ApiSpec] = &[
         "UpdateCluster",
         "org.zstack.header.cluster.APIUpdateClusterMsg",
         "org.zstack.header.cluster.APIUpdateClusterEvent",
+        Answer::Inventory("Cluster"),
         op::<cluster::UpdateCluster>(),
         &[
             Param {
@@ -635,6 +703,7 @@ pub static APIS: &[ApiSpec] = &[
         "ChangeClusterState",
         "org.zstack.header.cluster.APIChangeClusterStateMsg",
         "org.zstack.header.cluster.APIChangeClusterStateEvent",
+        Answer::Inventory("Cluster"),
         op::<cluster::ChangeClusterState>(),
         &[
             Param {
@@ -651,6 +720,7 @@ pub static APIS: &[ApiSpec] = &[
         "DeleteCluster",
         "org.zstack.header.cluster.APIDeleteClusterMsg",
         "org.zstack.header.cluster.APIDeleteClusterEvent",
+        Answer::Empty,
         op::<cluster::DeleteCluster>(),
         &[
             Param {
@@ -669,6 +739,7 @@ pub static APIS: &[ApiSpec] = &[
             "AddKVMHost",
             "org.zstack.kvm.APIAddKVMHostMsg",
             "org.zstack.header.host.APIAddHostEvent",
+            Answer::Inventory("Host"),
             op::<host::add::AddKvmHost>(),
             ADD_KVM_HOST_PARAMS,
         ))
@@ -678,6 +749,7 @@ pub static APIS: &[ApiSpec] = &[
         "CheckKVMHost",
         "org.zstack.kvm.APICheckKVMHostMsg",
         "org.zstack.kvm.APICheckKVMHostReply",
+        Answer::Results,
         op::<host::check::CheckKvmHost>(),
         ADD_KVM_HOST_PARAMS,
     ),
@@ -688,6 +760,7 @@ pub static APIS: &[ApiSpec] = &[
             "AddKVMHostFromConfigFile",
             "org.zstack.header.host.APIAddKVMHostFromConfigFileMsg",
             "org.zstack.header.host.APIAddHostFromConfigFileEvent",
+            Answer::Results,
             op::<host::bulk::AddKvmHostFromConfigFile>(),
             &[
                 Param {
@@ -708,6 +781,7 @@ pub static APIS: &[ApiSpec] = &[
         "CheckKVMHostConfigFile",
         "org.zstack.header.host.APICheckKVMHostConfigFileMsg",
         "org.zstack.header.host.APICheckHostConfigFileReply",
+        Answer::Results,
         op::<host::bulk::CheckKvmHostConfigFile>(),
         &[
             Param {
@@ -731,6 +805,7 @@ pub static APIS: &[ApiSpec] = &[
         "GetHostTask",
         "org.zstack.header.host.APIGetHostTaskMsg",
         "org.zstack.header.host.APIGetHostTaskReply",
+        Answer::Results,
         op::<host::bulk::GetHostTask>(),
         &[
             Param {
@@ -757,6 +832,7 @@ pub static APIS: &[ApiSpec] = &[
         "DeleteHost",
         "org.zstack.header.host.APIDeleteHostMsg",
         "org.zstack.header.host.APIDeleteHostEvent",
+        Answer::Empty,
         op::<host::delete::DeleteHost>(),
         &[
             Param {
@@ -772,6 +848,7 @@ pub static APIS: &[ApiSpec] = &[
         "ReconnectHost",
         "org.zstack.header.host.APIReconnectHostMsg",
         "org.zstack.header.host.APIReconnectHostEvent",
+        Answer::Inventory("Host"),
         op::<host::connect::ReconnectHost>(),
         &[
             Param {
@@ -793,6 +870,7 @@ pub static APIS: &[ApiSpec] = &[
         "ChangeHostState",
         "org.zstack.header.host.APIChangeHostStateMsg",
         "org.zstack.header.host.APIChangeHostStateEvent",
+        Answer::Inventory("Host"),
         op::<host::state::ChangeHostState>(),
         &[
             Param {
@@ -813,6 +891,7 @@ pub static APIS: &[ApiSpec] = &[
         "UpdateHost",
         "org.zstack.header.host.APIUpdateHostMsg",
         "org.zstack.header.host.APIUpdateHostEvent",
+        Answer::Inventory("Host"),
         op::<host::update::UpdateHost>(),
         &[
             Param {
@@ -836,6 +915,7 @@ pub static APIS: &[ApiSpec] = &[
         "UpdateKVMHost",
         "org.zstack.kvm.APIUpdateKVMHostMsg",
         "org.zstack.header.host.APIUpdateHostEvent",
+        Answer::Inventory("Host"),
         op::<host::update::UpdateKvmHost>(),
         &[
             Param {
@@ -886,6 +966,7 @@ pub static APIS: &[ApiSpec] = &[
         "GetHypervisorTypes",
         "org.zstack.header.host.APIGetHypervisorTypesMsg",
         "org.zstack.header.host.APIGetHypervisorTypesReply",
+        Answer::HypervisorTypes,
         op::<host::GetHypervisorTypes>(),
         &[SYSTEM_TAGS, USER_TAGS],
     ),
@@ -913,6 +994,7 @@ pub static APIS: &[ApiSpec] = &[
         "CreateHostEventSubscription",
         "org.zstack.hostplane.APICreateHostEventSubscriptionMsg",
         "org.zstack.hostplane.APICreateHostEventSubscriptionEvent",
+        Answer::Inventory("HostEventSubscription"),
         op::<host::event_hooks::CreateHostEventSubscription>(),
         &[
             NAME,
@@ -955,6 +1037,7 @@ pub static APIS: &[ApiSpec] = &[
         "DeleteHostEventSubscription",
         "org.zstack.hostplane.APIDeleteHostEventSubscriptionMsg",
         "org.zstack.hostplane.APIDeleteHostEventSubscriptionEvent",
+        Answer::Empty,
         op::<host::event_hooks::DeleteHostEventSubscription>(),
         &[
             Param {
@@ -977,6 +1060,7 @@ pub static APIS: &[ApiSpec] = &[
         "UpdateGlobalConfig",
         "org.zstack.core.config.APIUpdateGlobalConfigMsg",
         "org.zstack.core.config.APIUpdateGlobalConfigEvent",
+        Answer::Inventory("GlobalConfig"),
         op::<global_config::UpdateGlobalConfig>(),
         &[
             Param {

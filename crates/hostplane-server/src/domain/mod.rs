@@ -134,7 +134,7 @@ pub async fn call(
     } else {
         None
     };
-    match spec.op {
+    let out = match spec.op {
         Op::Query => {
             let resource = spec.query.expect("a query API names its resource");
             query::run(app, resource, &call.query.take().unwrap_or_default()).await
@@ -145,7 +145,16 @@ pub async fn call(
             call.params.0.retain(|k, _| spec.param(k).is_some());
             identity::with_source(caller.source, run(app.clone(), session, call.params)).await
         }
-    }
+    }?;
+    // The table's declared answer is what the OpenAPI document promises: every test that
+    // calls an API checks it.
+    debug_assert!(
+        spec.answer.fits(&out),
+        "{} answered {out:?}, not its declared {:?}",
+        spec.name,
+        spec.answer
+    );
+    Ok(out)
 }
 
 /// A create whose `resourceUuid` is taken: ZStack fails at insert with an internal error;

@@ -16,8 +16,8 @@
 //! Served at `GET /zstack/v1/openapi.json` (no session); `docs/openapi.json` is the same
 //! document, committed, and a test fails when it is not current
 //! (`HOSTPLANE_BLESS=1 cargo test -p hostplane-server openapi` rewrites it).
-//! The only hand-written part is [`reply`]: which reply shape each API answers with (the
-//! table names reply classes, not their JSON), checked by a test for every API.
+//! Nothing is written by hand per API: the reply shape comes from the answer each entry of the
+//! API table declares (`domain::api::Answer`), which every call checks in debug builds.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,7 +29,7 @@ use hostplane_query::{FieldType, Resource};
 use serde_json::{json, Map, Value};
 
 use super::routes::{action_name, Route, ROUTES};
-use crate::domain::api::{ApiSpec, Kind, Param, ParamType, APIS};
+use crate::domain::api::{Answer, ApiSpec, Kind, Param, ParamType, APIS};
 use crate::domain::catalogue::{self, row_class, CATALOGUE};
 use crate::domain::App;
 
@@ -83,37 +83,21 @@ fn resource_schema(name: &str) -> Option<&'static str> {
     catalogue::resource(name).map(inventory_schema)
 }
 
-/// The reply of each API (see the module doc); None for an API this does not know yet.
+/// The reply of each API, from the answer the API table declares (None: a resource without
+/// an inventory schema, which a test rules out).
 pub fn reply(api: &ApiSpec) -> Option<Reply> {
-    if let Some(r) = api.query {
-        return resource_schema(r).map(Reply::Inventories);
-    }
-    let name = api.name;
-    Some(match name {
-        "LogInByAccount" => Reply::Inventory("SessionInventory"),
-        "UpdateAccount" => Reply::Inventory("AccountInventory"),
-        "CheckKVMHost" | "AddKVMHostFromConfigFile" | "CheckKVMHostConfigFile" | "GetHostTask" => {
-            Reply::Results
-        }
-        "LogOut" | "IsReadyToGo" => Reply::Empty,
-        "ValidateSession" => Reply::Valid,
-        "GetVersion" => Reply::Version,
-        "GetCurrentTime" => Reply::CurrentTime,
-        "GetManagementNodeArch" => Reply::Architecture,
-        "GetHypervisorTypes" => Reply::HypervisorTypes,
-        "AddKVMHost" | "ReconnectHost" | "UpdateHost" | "UpdateKVMHost" | "ChangeHostState" => {
-            Reply::Inventory(resource_schema("Host")?)
-        }
-        "UpdateGlobalConfig" => Reply::Inventory(resource_schema("GlobalConfig")?),
-        _ if name.starts_with("Delete") => Reply::Empty,
-        _ => {
-            // CreateZone, UpdateCluster, ChangeZoneState, CreateHostEventSubscription, ...
-            let rest = ["Create", "Update", "Change"]
-                .iter()
-                .find_map(|v| name.strip_prefix(v))?;
-            let resource = rest.strip_suffix("State").unwrap_or(rest);
-            Reply::Inventory(resource_schema(resource)?)
-        }
+    Some(match api.answer {
+        Answer::Inventory(resource) => Reply::Inventory(resource_schema(resource)?),
+        Answer::Inventories => Reply::Inventories(resource_schema(api.query?)?),
+        Answer::Session => Reply::Inventory("SessionInventory"),
+        Answer::Account => Reply::Inventory("AccountInventory"),
+        Answer::Empty => Reply::Empty,
+        Answer::Version => Reply::Version,
+        Answer::Valid => Reply::Valid,
+        Answer::CurrentTime => Reply::CurrentTime,
+        Answer::Architecture => Reply::Architecture,
+        Answer::HypervisorTypes => Reply::HypervisorTypes,
+        Answer::Results => Reply::Results,
     })
 }
 
