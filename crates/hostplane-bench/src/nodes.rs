@@ -115,7 +115,7 @@ async fn start_node(
     ];
     ctx.server_with(
         dir,
-        &format!("g-node{i}.{starts}.log"),
+        &format!("k-node{i}.{starts}.log"),
         port,
         &args,
         &[("HOSTPLANE_SECRET_KEY", KEY)],
@@ -149,10 +149,10 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let interval = ctx.mode.pick(60u64, 60, 10);
     let window = Duration::from_secs(ctx.mode.pick(120, 70, 12));
     let db = tokio::task::spawn_blocking(hostplane_testkit::pg::TestDb::create).await?;
-    let sim = ctx.sim(n, "127.7.0.1", "g-sim.log").await?;
+    let sim = ctx.sim(n, "127.7.0.1", "k-sim.log").await?;
     let mut nodes: Vec<Node> = Vec::new();
     for i in 0..NODES {
-        let dir = ctx.dir(&format!("g{i}"))?;
+        let dir = ctx.dir(&format!("k{i}"))?;
         let server = start_node(ctx, i, &dir, &db.url, crate::free_port()?, 0).await?;
         nodes.push(Node {
             server,

@@ -29,6 +29,22 @@ pub struct SimConfig {
     pub groups: Vec<HostGroup>,
 }
 
+impl SimConfig {
+    /// `count` hosts with the default facts, from `base` on, each on a free port of its own
+    /// address (the address tells the port).
+    pub fn hosts(count: u32, base: Ipv4Addr) -> SimConfig {
+        SimConfig {
+            groups: vec![HostGroup {
+                count,
+                base,
+                port: 0,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+}
+
 impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {

@@ -71,6 +71,20 @@ pub struct Stats {
 }
 
 impl Sim {
+    /// [`Sim::start`] for code that is not async (tests): on a runtime of its own with
+    /// `workers` threads, which must outlive the simulator (drop the simulator first).
+    pub fn start_blocking(
+        cfg: SimConfig,
+        workers: usize,
+    ) -> anyhow::Result<(tokio::runtime::Runtime, Arc<Sim>)> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()?;
+        let sim = rt.block_on(Sim::start(cfg))?;
+        Ok((rt, Arc::new(sim)))
+    }
+
     /// Bind every host that is not `down` (a bind failure fails the start), then serve.
     pub async fn start(cfg: SimConfig) -> anyhow::Result<Sim> {
         raise_fd_limit();

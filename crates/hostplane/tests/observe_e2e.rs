@@ -12,11 +12,10 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
-use hostplane_sim::config::{HostGroup, SimConfig};
+use hostplane_sim::config::SimConfig;
 use hostplane_sim::Sim;
 use hostplane_testkit::python;
 use hostplane_testkit::server::{Server, ServerOptions};
@@ -226,23 +225,8 @@ fn cli(home: &Path, server: &str, args: &[&str], stdin: Option<&str>) -> String 
 #[test]
 fn metrics_and_events_follow_simulated_hosts() {
     let py = python::python(&["prometheus_client"]);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sim = Arc::new(
-        rt.block_on(Sim::start(SimConfig {
-            groups: vec![HostGroup {
-                count: 8,
-                base: Ipv4Addr::new(127, 79, 0, 1),
-                port: 0,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }))
-        .expect("start the simulator"),
-    );
+    let (_rt, sim) = Sim::start_blocking(SimConfig::hosts(8, Ipv4Addr::new(127, 79, 0, 1)), 1)
+        .expect("start the simulator");
     let server = Server::start(
         Path::new(env!("CARGO_BIN_EXE_hostplane")),
         ServerOptions::default(),

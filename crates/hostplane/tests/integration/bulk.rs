@@ -3,11 +3,10 @@
 //! and RPC with 200 simulated hosts in one file, some rows broken.
 
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use hostplane_sim::config::{HostGroup, SimConfig};
+use hostplane_sim::config::SimConfig;
 use hostplane_sim::Sim;
 use hostplane_testkit::sshd::{FakeFacts, Login, SshdHost, SshdOptions};
 use reqwest::Method;
@@ -327,23 +326,8 @@ fn rpc(api: &Api, msg: &str, reply: &str, mut fields: Value) -> Value {
 }
 
 fn bulk_add_from_file_rest_and_rpc(db: Db) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sim = Arc::new(
-        rt.block_on(Sim::start(SimConfig {
-            groups: vec![HostGroup {
-                count: HOSTS,
-                base: Ipv4Addr::new(127, 81, 0, 1),
-                port: 0,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }))
-        .expect("start the simulator"),
-    );
+    let (_rt, sim) = Sim::start_blocking(SimConfig::hosts(HOSTS, Ipv4Addr::new(127, 81, 0, 1)), 1)
+        .expect("start the simulator");
     let env = Env::start(db);
     let api = &env.api;
     let zone = api.create_zone("z");

@@ -17,7 +17,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hostplane_sim::config::{HostGroup, SimConfig};
+use hostplane_sim::config::SimConfig;
 use hostplane_sim::{FaultChange, Sim};
 use hostplane_testkit::pg::TestDb;
 use hostplane_testkit::proxy::TcpProxy;
@@ -70,23 +70,9 @@ impl Plane {
     /// hosts on 127.93.`block`.x, a zone and a cluster; pings at the default interval until
     /// [`Plane::fast_pings`].
     fn start(block: u8, n: usize, proxied: &[usize], hosts: u32) -> Plane {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let sim = Arc::new(
-            rt.block_on(Sim::start(SimConfig {
-                groups: vec![HostGroup {
-                    count: hosts,
-                    base: Ipv4Addr::new(127, 93, block, 1),
-                    port: 0,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }))
-            .expect("start the simulator"),
-        );
+        let (rt, sim) =
+            Sim::start_blocking(SimConfig::hosts(hosts, Ipv4Addr::new(127, 93, block, 1)), 2)
+                .expect("start the simulator");
         let db = TestDb::create();
         let mut p = Plane {
             sim,

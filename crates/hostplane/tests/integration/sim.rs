@@ -4,10 +4,9 @@
 //! reconnected automatically.
 
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hostplane_sim::config::{HostGroup, SimConfig};
+use hostplane_sim::config::SimConfig;
 use hostplane_sim::Sim;
 use hostplane_testkit::server::{Server, ServerOptions};
 use reqwest::Method;
@@ -41,23 +40,8 @@ fn wait_status(api: &Api, uuid: &str, want: &str, within: Duration) -> Duration 
 #[test]
 fn twenty_simulated_hosts_connect_die_and_come_back() {
     // The simulator runs on its own runtime in this process.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sim = Arc::new(
-        rt.block_on(Sim::start(SimConfig {
-            groups: vec![HostGroup {
-                count: 20,
-                base: Ipv4Addr::new(127, 78, 0, 1),
-                port: 0,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }))
-        .expect("start the simulator"),
-    );
+    let (_rt, sim) = Sim::start_blocking(SimConfig::hosts(20, Ipv4Addr::new(127, 78, 0, 1)), 1)
+        .expect("start the simulator");
 
     let server = Server::start(
         std::path::Path::new(env!("CARGO_BIN_EXE_hostplane")),
