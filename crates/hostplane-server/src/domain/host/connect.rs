@@ -92,9 +92,22 @@ pub enum CutShort {
     Maintain,
 }
 
+/// Cut short the host's connect wherever it runs, if `why` applies to it: this node's is cut
+/// and waited for (true: there was one); otherwise, with several management nodes, the others
+/// are told (`plane::Event::CutConnect`) — a connect holds the host's lease, so one cut there
+/// ends before that node lets go of the lease the caller takes next.
+pub async fn cut_short_anywhere(app: &App, uuid: &str, why: CutShort) -> bool {
+    if let Some(run) = cut_short(app, uuid, why) {
+        let _ = run.await;
+        return true;
+    }
+    let event = crate::domain::plane::Event::CutConnect(uuid.to_string(), why);
+    app.plane.publish(event).await;
+    false
+}
+
 /// Cut short this node's connect of the host if one is in flight and `why` applies to it;
-/// returns the connect, to wait for its end. With several management nodes the caller also
-/// tells the others (`plane::Event::CutConnect`): the connect may run on any of them.
+/// returns the connect, to wait for its end.
 pub fn cut_short(app: &App, uuid: &str, why: CutShort) -> Option<SharedConnect> {
     match why {
         CutShort::Deleted => app.hosts.cancel_connect(uuid, CANCEL_DELETED),

@@ -14,11 +14,10 @@
 
 use std::sync::Arc;
 
-use super::connect::{cut_short, CutShort};
+use super::connect::{cut_short_anywhere, CutShort};
 use super::events::{self, Change, Kind};
 use super::{cleanup, DISABLED, ENABLED};
 use crate::domain::api::operation;
-use crate::domain::plane::Event;
 use crate::domain::{App, Output};
 use crate::error::{Code, Error, Result};
 use crate::time::now_ms;
@@ -66,14 +65,8 @@ pub async fn remove_host(app: &Arc<App>, uuid: &str, enforcing: bool) -> Result<
         return Ok(());
     }
     let _deleting = app.hosts.deleting(uuid);
-    if let Some(run) = cut_short(app, uuid, CutShort::Deleted) {
-        let _ = run.await;
-    }
-    // A connect on another management node holds the host's lease, taken next: cut it short
-    // too, or the delete would wait for a rebooting host's port.
-    app.plane
-        .publish(Event::CutConnect(uuid.to_string(), CutShort::Deleted))
-        .await;
+    // Wherever it runs: a connect waiting for a rebooting host's port holds the host's lease.
+    cut_short_anywhere(app, uuid, CutShort::Deleted).await;
     let _lease = app.plane.host_lease(uuid).await?;
     // Read again: the connect may have pinned a new key, or an add rolled itself back.
     let Some(h) = app.store.host_get(uuid).await? else {

@@ -17,7 +17,7 @@
 
 use std::sync::Arc;
 
-use super::connect::{connect, cut_short, CutShort, Mode};
+use super::connect::{connect, cut_short_anywhere, CutShort, Mode};
 use super::events::{self, Change, Kind};
 use super::{
     in_maintenance, CONNECTED, CONNECTING, DISABLED, DISCONNECTED, ENABLED, MAINTENANCE,
@@ -25,7 +25,6 @@ use super::{
 };
 use crate::domain::api::operation;
 use crate::domain::catalogue::{HOST, HOST_CLASS, KVM_ONLY_FIELDS};
-use crate::domain::plane::Event;
 use crate::domain::{query, App, Output};
 use crate::error::{Error, Result};
 use crate::time::now_ms;
@@ -65,28 +64,19 @@ operation!(ChangeHostState => change_host_state);
 pub async fn change_host_state(app: &Arc<App>, p: ChangeHostState) -> Result<Output> {
     let uuid = p.uuid.as_str();
     let event = p.state_event.as_str();
-    // A reconnect waiting for the SSH port of a rebooting host is cut short by maintain. It is
-    // cut before the lease is taken: it holds the host's lease while it waits. It may run on
-    // another management node: then that node is told, and the host found Disconnected under
-    // the lease is taken to be the one it cut.
-    let mut cut_here = false;
-    let mut cut_elsewhere = false;
+    // A reconnect waiting for the SSH port of a rebooting host is cut short by maintain, before
+    // the lease is taken (it holds the host's lease while it waits). When it ran on another
+    // management node, the host found Disconnected under the lease is taken to be the one cut.
+    let (mut cut_here, mut cut_elsewhere) = (false, false);
     if event == "maintain" {
-        if let Some(run) = cut_short(app, uuid, CutShort::Maintain) {
-            let _ = run.await;
-            cut_here = true;
-        } else if !app.plane.is_solo()
+        let connecting = !app.plane.is_solo()
             && app
                 .store
                 .host_get(uuid)
                 .await?
-                .is_some_and(|h| h.status == CONNECTING)
-        {
-            app.plane
-                .publish(Event::CutConnect(uuid.to_string(), CutShort::Maintain))
-                .await;
-            cut_elsewhere = true;
-        }
+                .is_some_and(|h| h.status == CONNECTING);
+        cut_here = cut_short_anywhere(app, uuid, CutShort::Maintain).await;
+        cut_elsewhere = !cut_here && connecting;
     }
     let lease = app.plane.host_lease(uuid).await?; // one change or connect at a time, any node
     let h = app.store.host_get(uuid).await?.ok_or_else(|| {
