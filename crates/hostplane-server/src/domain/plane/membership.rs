@@ -8,8 +8,8 @@
 //! interval, or at once when a peer announces a change) a node
 //! 1. reads every node's heartbeat age (database clock); a node older than the dead-node
 //!    limit is dead: its leases go, the adds and connects it cut off are rolled back or
-//!    disconnected (`host::tracker::recover`), its running jobs fail, and its row is removed — each
-//!    step idempotent, so two nodes doing it at once, or one dying halfway, is harmless;
+//!    disconnected (`host::tracker::recover`), its running jobs fail, and its row is removed —
+//!    each step idempotent, so two nodes doing it at once, or one dying halfway, is harmless;
 //! 2. builds the ring of the live nodes and, when it changed, moves the tracker's tasks to
 //!    the new owners ([`reconcile`]); hosts taken from a dead node are pinged within a few
 //!    seconds. Every 60 rounds (30 s) it reconciles anyway (a missed notification costs only time);

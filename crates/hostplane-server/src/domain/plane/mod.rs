@@ -21,7 +21,8 @@
 //! - **Leases** ([`lease`]): per-host serialisation across nodes (adds of one IP, connects,
 //!   deletes, state changes) as rows with an expiry in the database.
 //! - **Notifications** ([`notify`]): PostgreSQL LISTEN/NOTIFY tells the other nodes at once of
-//!   a global config change, of a host to track, and of a node that joined or left.
+//!   a global config change, of a host to track, of a node that joined or left, and of a
+//!   host's connect to cut short (DeleteHost, maintain).
 //!
 //! Time for membership and leases is always the database's; a node's own clock only measures
 //! intervals (monotonic). This module never pings a host itself and never decides a host's
