@@ -40,27 +40,12 @@ impl Store {
 
     /// Register (or register again) a node, with a heartbeat of now.
     pub async fn management_node_join(&self, uuid: &str, host_name: &str) -> sqlx::Result<()> {
-        let sql = format!(
-            "INSERT INTO management_node (uuid, host_name, join_date, heart_beat) VALUES ($1, $2, {now}, {now}) \
-             ON CONFLICT (uuid) DO UPDATE SET host_name = $2, join_date = {now}, heart_beat = {now}",
-            now = self.db_now()
-        );
-        sqlx::query(&sql)
-            .bind(uuid)
-            .bind(host_name)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        join(self.pool(), self.backend(), uuid, host_name).await
     }
 
     /// A heartbeat. False when the node has no row: the others declared it dead.
     pub async fn management_node_heartbeat(&self, uuid: &str) -> sqlx::Result<bool> {
-        let sql = format!(
-            "UPDATE management_node SET heart_beat = {} WHERE uuid = $1",
-            self.db_now()
-        );
-        let r = sqlx::query(&sql).bind(uuid).execute(self.pool()).await?;
-        Ok(r.rows_affected() > 0)
+        heartbeat(self.pool(), self.backend(), uuid).await
     }
 
     /// Every registered node with the age of its heartbeat.
@@ -141,32 +126,44 @@ impl HeartbeatConn {
         })
     }
 
-    fn now(&self) -> &'static str {
-        db_now(self.backend)
-    }
-
     /// A heartbeat. False when the node has no row: the others declared it dead.
     pub async fn heartbeat(&mut self, uuid: &str) -> sqlx::Result<bool> {
-        let sql = format!(
-            "UPDATE management_node SET heart_beat = {} WHERE uuid = $1",
-            self.now()
-        );
-        let r = sqlx::query(&sql).bind(uuid).execute(&mut self.conn).await?;
-        Ok(r.rows_affected() > 0)
+        heartbeat(&mut self.conn, self.backend, uuid).await
     }
 
     /// Register the node again (after the others declared it dead).
     pub async fn join(&mut self, uuid: &str, host_name: &str) -> sqlx::Result<()> {
-        let sql = format!(
-            "INSERT INTO management_node (uuid, host_name, join_date, heart_beat) VALUES ($1, $2, {now}, {now}) \
-             ON CONFLICT (uuid) DO UPDATE SET host_name = $2, join_date = {now}, heart_beat = {now}",
-            now = self.now()
-        );
-        sqlx::query(&sql)
-            .bind(uuid)
-            .bind(host_name)
-            .execute(&mut self.conn)
-            .await?;
-        Ok(())
+        join(&mut self.conn, self.backend, uuid, host_name).await
     }
+}
+
+/// Register (or register again) a node, on the pool or on a heartbeat connection.
+async fn join<'e, E>(e: E, backend: Backend, uuid: &str, host_name: &str) -> sqlx::Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let sql = format!(
+        "INSERT INTO management_node (uuid, host_name, join_date, heart_beat) VALUES ($1, $2, {now}, {now}) \
+         ON CONFLICT (uuid) DO UPDATE SET host_name = $2, join_date = {now}, heart_beat = {now}",
+        now = db_now(backend)
+    );
+    sqlx::query(&sql)
+        .bind(uuid)
+        .bind(host_name)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// A heartbeat; false when the node has no row.
+async fn heartbeat<'e, E>(e: E, backend: Backend, uuid: &str) -> sqlx::Result<bool>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let sql = format!(
+        "UPDATE management_node SET heart_beat = {} WHERE uuid = $1",
+        db_now(backend)
+    );
+    let r = sqlx::query(&sql).bind(uuid).execute(e).await?;
+    Ok(r.rows_affected() > 0)
 }
