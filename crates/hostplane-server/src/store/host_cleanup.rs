@@ -1,12 +1,10 @@
 //! Takeover flags still to remove from hosts that are gone: written with the host's deletion
 //! ([`Store::host_delete_with_cleanup`]), read and ended by `domain::host::cleanup`.
 
-use sqlx::Row;
-
 use super::Store;
 
 /// What it takes to reach a gone host and remove its flag.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CleanupRow {
     pub uuid: String,
     pub management_ip: String,
@@ -21,19 +19,6 @@ pub struct CleanupRow {
 
 const COLUMNS: &str =
     "uuid, management_ip, ssh_port, username, credential, host_key_fingerprint, create_date, attempts";
-
-fn row(r: &sqlx::any::AnyRow) -> sqlx::Result<CleanupRow> {
-    Ok(CleanupRow {
-        uuid: r.try_get("uuid")?,
-        management_ip: r.try_get("management_ip")?,
-        ssh_port: r.try_get("ssh_port")?,
-        username: r.try_get("username")?,
-        credential: r.try_get("credential")?,
-        host_key_fingerprint: r.try_get("host_key_fingerprint")?,
-        create_date: r.try_get("create_date")?,
-        attempts: r.try_get("attempts")?,
-    })
-}
 
 impl Store {
     /// Delete a host row and its tags, and remember in the same transaction that its takeover
@@ -55,24 +40,16 @@ impl Store {
 
     pub async fn cleanup_get(&self, uuid: &str) -> sqlx::Result<Option<CleanupRow>> {
         let sql = format!("SELECT {COLUMNS} FROM host_cleanup WHERE uuid = $1");
-        sqlx::query(&sql)
+        sqlx::query_as(&sql)
             .bind(uuid)
             .fetch_optional(self.pool())
-            .await?
-            .as_ref()
-            .map(row)
-            .transpose()
+            .await
     }
 
     /// Every pending removal, oldest first.
     pub async fn cleanups_pending(&self) -> sqlx::Result<Vec<CleanupRow>> {
         let sql = format!("SELECT {COLUMNS} FROM host_cleanup ORDER BY create_date");
-        sqlx::query(&sql)
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(row)
-            .collect()
+        sqlx::query_as(&sql).fetch_all(self.pool()).await
     }
 
     pub async fn cleanup_tried(&self, uuid: &str) -> sqlx::Result<()> {

@@ -1,11 +1,9 @@
 //! Webhook subscriptions to host events. The secret that signs deliveries arrives sealed by
 //! the domain and is read back only to sign; queries never select it.
 
-use sqlx::Row;
-
 use super::Store;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SubscriptionRow {
     pub uuid: String,
     pub name: String,
@@ -18,19 +16,6 @@ pub struct SubscriptionRow {
     /// Sealed (see `domain::host::crypto`).
     pub secret: Option<String>,
     pub create_date: i64,
-}
-
-fn row(r: &sqlx::any::AnyRow) -> sqlx::Result<SubscriptionRow> {
-    Ok(SubscriptionRow {
-        uuid: r.try_get("uuid")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        url: r.try_get("url")?,
-        host_uuid: r.try_get("host_uuid")?,
-        event_types: r.try_get("event_types")?,
-        secret: r.try_get("secret")?,
-        create_date: r.try_get("create_date")?,
-    })
 }
 
 impl Store {
@@ -54,13 +39,12 @@ impl Store {
 
     /// Every subscription (there are few: the delivery side caches them briefly).
     pub async fn subscriptions_all(&self) -> sqlx::Result<Vec<SubscriptionRow>> {
-        let rows = sqlx::query(
+        sqlx::query_as(
             "SELECT uuid, name, description, url, host_uuid, event_types, secret, create_date \
              FROM host_event_subscription ORDER BY create_date, uuid",
         )
         .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(row).collect()
+        .await
     }
 
     /// Delete a subscription; false when there was none.
