@@ -39,8 +39,6 @@ pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CON
 pub const COUNTS_MAX_AGE: Duration = Duration::from_secs(5);
 /// How often a scrape may read them again when this server changed a host meanwhile.
 pub const COUNTS_MIN_AGE: Duration = Duration::from_secs(1);
-/// A management node is counted while its heartbeat is younger than this.
-const NODE_ALIVE: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabel {
@@ -140,6 +138,7 @@ pub struct Metrics {
     http_requests: Family<HttpLabels, Counter>,
     http_duration: HistogramFamily<RouteLabel>,
     webhook_deliveries: Family<ResultLabel, Counter>,
+    fenced: Gauge,
 }
 
 impl Default for Metrics {
@@ -167,6 +166,7 @@ impl Metrics {
             http_requests: Family::default(),
             http_duration: Family::new_with_constructor(http_histogram),
             webhook_deliveries: Family::default(),
+            fenced: Gauge::default(),
         };
         let mut registry = Registry::default();
         registry.register_collector(Box::new(ProcessCollector));
@@ -233,7 +233,17 @@ impl Metrics {
             "Host event webhook deliveries, by result (delivered, failed after every retry, dropped because the queue was full, refused target)",
             m.webhook_deliveries.clone(),
         );
+        r.register(
+            "management_node_fenced",
+            "1 while this management node is fenced: it could not write its heartbeat lately (or just joined), so it pings no host and marks none Disconnected",
+            m.fenced.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// Whether this node is fenced now (read at each scrape).
+    pub fn set_fenced(&self, fenced: bool) {
+        self.fenced.set(i64::from(fenced));
     }
 
     /// Require `Authorization: Bearer <token>` on `/metrics` (None or empty: no token).
@@ -334,8 +344,9 @@ impl Metrics {
     }
 
     /// Read the store counts again if they are old, or a little old and this server changed
-    /// a host since. One refresh at a time; a failed read keeps the last counts.
-    pub async fn refresh_counts(&self, store: &Store) {
+    /// a host since; a management node counts while its heartbeat is younger than
+    /// `node_alive`. One refresh at a time; a failed read keeps the last counts.
+    pub async fn refresh_counts(&self, store: &Store, node_alive: Duration) {
         let due = |c: &StoreCounts, dirty: bool| match c.at {
             None => true,
             Some(at) => {
@@ -357,10 +368,11 @@ impl Metrics {
             return; // another scrape just did it
         }
         self.counts_dirty.store(false, Ordering::Relaxed);
-        let alive_since = crate::time::now_ms() - NODE_ALIVE.as_millis() as i64;
         match (
             store.host_counts().await,
-            store.management_node_count(alive_since).await,
+            store
+                .management_node_count(node_alive.as_millis() as i64)
+                .await,
         ) {
             (Ok(hosts), Ok(nodes)) => {
                 *self.counts.lock().expect("counts") = StoreCounts {

@@ -40,7 +40,10 @@ pub async fn serve(State(app): State<Arc<App>>, headers: HeaderMap) -> Response 
             return r;
         }
     }
-    app.metrics.refresh_counts(&app.store).await;
+    app.metrics.set_fenced(app.plane.fenced());
+    app.metrics
+        .refresh_counts(&app.store, app.plane.dead_after())
+        .await;
     let mut r = (StatusCode::OK, app.metrics.encode()).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,

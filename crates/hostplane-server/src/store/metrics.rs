@@ -18,10 +18,15 @@ impl Store {
             .collect()
     }
 
-    /// How many management nodes have beaten since `alive_since` (epoch ms).
-    pub async fn management_node_count(&self, alive_since: i64) -> sqlx::Result<i64> {
-        sqlx::query("SELECT COUNT(*) AS n FROM management_node WHERE heart_beat >= $1")
-            .bind(alive_since)
+    /// How many management nodes have beaten within `max_age` ms, by the database's clock
+    /// (as membership judges them).
+    pub async fn management_node_count(&self, max_age_ms: i64) -> sqlx::Result<i64> {
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM management_node WHERE {} - heart_beat < $1",
+            self.db_now()
+        );
+        sqlx::query(&sql)
+            .bind(max_age_ms)
             .fetch_one(self.pool())
             .await?
             .try_get("n")

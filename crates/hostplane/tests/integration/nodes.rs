@@ -403,6 +403,14 @@ fn a_node_cut_off_from_the_database_stops_pinging() {
             "host {h} not pinged at all while a node was cut off"
         );
     }
+    // What an operator's alert sees: the cut-off node says it is fenced, the other does not.
+    let fenced = |i: usize| {
+        let r = p.apis[i].send(Method::GET, "/metrics", None, &[]);
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.text.contains("\nhostplane_management_node_fenced 1\n")
+    };
+    assert!(fenced(1), "the cut-off node reports itself fenced");
+    assert!(!fenced(0), "the other node is not fenced");
     let last_b = theirs
         .iter()
         .filter_map(|h| c[*h].get(&1))
@@ -423,6 +431,7 @@ fn a_node_cut_off_from_the_database_stops_pinging() {
         "the node that came back pings its old share again"
     );
     assert!(p.nodes[1].log().contains("declared this node dead"));
+    assert!(!fenced(1), "back and serving: not fenced");
 }
 
 /// The database away for every node (all their connections cut for longer than the dead-node

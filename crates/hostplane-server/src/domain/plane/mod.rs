@@ -140,7 +140,8 @@ impl Plane {
         heartbeat(&self.configs)
     }
 
-    fn dead_after(&self) -> Duration {
+    /// How old a heartbeat may be before its node is dead (`managementServer.node.deadAfter`).
+    pub fn dead_after(&self) -> Duration {
         dead_after(&self.configs)
     }
 
