@@ -53,6 +53,8 @@ export function AddHost({ params }) {
   const [run, setRun] = useState(null); // { name, seen: [], error, host }
   const [checked, setChecked] = useState(null); // { report } or { error } or { running }
   const [loadError, setLoadError] = useState(null);
+  // A check answers for the values it checked: an edit makes it stale, so it goes.
+  useEffect(() => setChecked((c) => (c && c.running ? c : null)), [form]);
 
   useEffect(() => {
     Promise.all([

@@ -1,5 +1,6 @@
-// Overview: hosts by status and state, zones and clusters, total and used capacity, the hosts
-// needing attention (Disconnected, or a hardware status in Error), and recent failed jobs.
+// Overview: hosts by status and state, zones and clusters, the live management nodes, total
+// and used capacity, the hosts needing attention (Disconnected, or a hardware status in
+// Error), and recent failed jobs.
 // Counts are `count=true` queries; capacity is summed over pages of four-field host rows (the
 // API has no aggregate), refreshed less often than the counts.
 
@@ -32,11 +33,12 @@ async function loadCounts() {
   ];
   const values = await Promise.all(keys.map(([, q]) => api.count('hosts', q)));
   const counts = Object.fromEntries(keys.map(([k], i) => [k, values[i]]));
-  const [zones, clusters] = await Promise.all([
+  const [zones, clusters, nodes] = await Promise.all([
     api.query('zones', { limit: 1000, sort: '+name', fields: ['uuid', 'name', 'state'] }),
     api.query('clusters', { limit: 1000, sort: '+name', fields: ['uuid', 'name', 'state', 'zoneUuid'] }),
+    api.query('management-nodes', { limit: 100, sort: '+hostName', fields: ['uuid', 'hostName'] }),
   ]);
-  return { counts, zones: zones.items, clusters: clusters.items };
+  return { counts, zones: zones.items, clusters: clusters.items, nodes: nodes.items };
 }
 
 async function loadAttention() {
@@ -184,6 +186,8 @@ export function Overview() {
                 )}${clustersOf(z.uuid).length > TREE_CLUSTERS &&
                 html`<li class="muted">and ${fmtNum(clustersOf(z.uuid).length - TREE_CLUSTERS)} more: <a href="#/zones">all clusters</a></li>`}</ul></li>`,
             )}</ul>`}
+        <p class="small muted" id="management-nodes">Management nodes: <span data-stat="management-nodes">${fmtNum(data.nodes.length)}</span> live${data.nodes.length > 0
+          ? html` (${data.nodes.map((n) => n.hostName).join(', ')})` : ''}</p>
       </section>
     </div>
     <section class="card" aria-labelledby="failed-title">

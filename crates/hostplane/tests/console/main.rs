@@ -346,6 +346,10 @@ fn console_walkthrough() {
     );
     screenshot(&b, "add-host-check-first");
     assert_eq!(api.count("hosts", &["name=bad-password"]), 0);
+    // An edit makes the check stale: its verdict goes rather than speak for other values.
+    b.fill("#add-password", "another");
+    b.wait_gone("#check-result", SECS(5));
+    b.fill("#add-password", "password");
 
     // The rest of the fleet through the API.
     let mut jobs = Vec::new();
@@ -390,6 +394,10 @@ fn console_walkthrough() {
     assert_eq!(
         b.text_of("[data-stat=\"clusters\"]"),
         api.count("clusters", &[]).to_string()
+    );
+    assert_eq!(
+        b.text_of("[data-stat=\"management-nodes\"]"),
+        api.count("management-nodes", &[]).to_string()
     );
     let all = api.query("hosts", &[]);
     let cpu: i64 = all
