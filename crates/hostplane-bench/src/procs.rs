@@ -113,7 +113,7 @@ pub fn rss_mib(pid: u32) -> anyhow::Result<f64> {
     status_mib(pid, "VmRSS:")
 }
 
-/// A `kB` field of /proc/<pid>/status in MiB (`VmRSS:`, `RssAnon:`, `RssFile:`).
+/// A `kB` field of `/proc/<pid>/status` in MiB (`VmRSS:`, `RssAnon:`, `RssFile:`).
 pub fn status_mib(pid: u32, field: &str) -> anyhow::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb: f64 = status

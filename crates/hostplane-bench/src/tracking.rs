@@ -3,7 +3,7 @@
 //! the same server and hosts, each after one interval (plus a little) of switch-over:
 //!
 //! 1. a login per ping (`host.ping.reuseSession=false`, `host.ping.loginEvery=1`), from the
-//!    start: the server's CPU (/proc/<pid>/stat) and RSS (VmRSS, sampled every 5 s) over one
+//!    start: the server's CPU (`/proc/<pid>/stat`) and RSS (VmRSS, sampled every 5 s) over one
 //!    interval;
 //! 2. the default (`reuseSession=false`, `loginEvery=5`: a login every fifth round, a probe of
 //!    sshd's identification line in between): CPU and RSS averaged over the window (5 min).

@@ -17,6 +17,10 @@
 //! Exit codes: 0 success, 1 the API (or the server, or the network) failed, 2 usage error,
 //! 130 interrupted. No command takes a password as an argument of its own; see [`session`].
 
+// The doc comments of the clap definitions are the `--help` text, written for a terminal
+// (`[IPv6]:PORT`, `<data-dir>`), not for rustdoc.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+
 pub mod apis;
 pub mod args;
 pub mod bulk;

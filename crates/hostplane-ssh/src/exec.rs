@@ -2,7 +2,7 @@
 //! separately, the exit status, everything bounded in time and size.
 //!
 //! The command runs under the login user's shell (`$SHELL -c`), without a PTY, with sshd's default
-//! environment. A [`Dialogue`] lets a command be answered on its stdin: a password once a prompt
+//! environment. A `Dialogue` lets a command be answered on its stdin: a password once a prompt
 //! shows on stderr (sudo's `-S`), then input once a ready line shows on stdout. This module must
 //! never: put secrets into a command line (they would show in the host's `ps`); send a password
 //! before its prompt, or more than once; keep unbounded output in memory; or wait past

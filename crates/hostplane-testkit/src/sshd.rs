@@ -1,6 +1,6 @@
 //! OpenSSH `sshd` test hosts: each [`SshdHost`] is a real `/usr/sbin/sshd` on its own 127.0.0.x
 //! address and port, with its own ed25519 host key and its own Unix user (`hpt<pid>x<n>`, shell
-//! `/bin/sh`) with its own password — or, with [`SshdOptions::root`], `root` itself, with a password
+//! `/bin/sh`) with its own password — or, with [`Login::Root`], `root` itself, with a password
 //! known only inside the host's namespace. Synchronous, std only; needs root, openssh-server and
 //! (for root hosts) openssl.
 //!

@@ -302,7 +302,7 @@ impl Browser {
         .and_then(|v| v.as_str().map(str::to_string))
     }
 
-    /// Choose the option with `value` in the <select> matching `css`.
+    /// Choose the option with `value` in the `<select>` matching `css`.
     pub fn select(&self, css: &str, value: &str) {
         self.click_css(&format!("{css} option[value=\"{value}\"]"));
     }

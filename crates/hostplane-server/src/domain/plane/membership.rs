@@ -11,7 +11,7 @@
 //!    disconnected (`host::tracker::recover`), its running jobs fail, and its row is removed —
 //!    each step idempotent, so two nodes doing it at once, or one dying halfway, is harmless;
 //! 2. builds the ring of the live nodes and, when it changed, moves the tracker's tasks to
-//!    the new owners ([`reconcile`]); hosts taken from a dead node are pinged within a few
+//!    the new owners (`reconcile`); hosts taken from a dead node are pinged within a few
 //!    seconds. Every 60 rounds (30 s) it reconciles anyway (a missed notification costs only time);
 //! 3. fails the jobs of nodes that have no row at all, seen so in two rounds running.
 //!

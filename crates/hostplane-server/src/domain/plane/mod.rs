@@ -12,7 +12,7 @@
 //!   (SIGTERM) marks itself long dead, so the same happens at once.
 //! - **Ownership** ([`ring`]): each host is pinged by exactly one live node, chosen by a
 //!   consistent hash of its uuid over the live nodes. The ping tracker asks [`Plane::owns`];
-//!   when the live set changes, the tracker's tasks follow ([`membership::reconcile`]).
+//!   when the live set changes, the tracker's tasks follow (`membership::reconcile`).
 //! - **Fencing**: a node that could not write its heartbeat for `deadAfter − heartbeatInterval`
 //!   stops pinging and reconnecting ([`Plane::fenced`]) — before the others may declare it dead
 //!   and take its hosts — and a node that (re)joins waits one heartbeat interval before it
