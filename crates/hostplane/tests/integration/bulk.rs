@@ -12,39 +12,11 @@ use hostplane_testkit::sshd::{FakeFacts, Login, SshdHost, SshdOptions};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::common::{assert_error, Api, Db, Env, Resp};
+use super::common::{assert_error, Api, Db, Env};
+use super::hosts::HostEnv;
 
-struct CheckEnv {
-    env: Env,
-    cluster: String,
-}
-
-impl CheckEnv {
-    fn start(db: Db, flag: Option<&str>) -> CheckEnv {
-        let env = Env::start(db);
-        if let Some(flag) = flag {
-            assert_eq!(
-                env.api.set_config("kvm", "takeOverFlagPath", flag).status,
-                200
-            );
-        }
-        let zone = env.api.create_zone("z");
-        let cluster = env.api.create_cluster(zone["uuid"].as_str().unwrap(), "c")["uuid"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        CheckEnv { env, cluster }
-    }
-    fn api(&self) -> &Api {
-        &self.env.api
-    }
-    fn params(&self, h: &SshdHost, extra: Value) -> Value {
-        let mut p = json!({"name": "h", "managementIp": h.ip, "sshPort": h.port, "username": h.user, "password": h.password, "clusterUuid": self.cluster});
-        for (k, v) in extra.as_object().unwrap() {
-            p[k] = v.clone();
-        }
-        p
-    }
+/// The host checks, on the hosts tests' environment.
+impl HostEnv {
     /// CheckKVMHost over REST: the reply body.
     fn check(&self, h: &SshdHost, extra: Value) -> Value {
         let r = self.api().send(
@@ -56,14 +28,6 @@ impl CheckEnv {
         assert_eq!(r.status, 200, "{}", r.text);
         assert!(!r.text.contains(&h.password), "password echoed: {}", r.text);
         r.body
-    }
-    fn add(&self, h: &SshdHost) -> Resp {
-        self.api().post("/hosts/kvm", self.params(h, json!({})))
-    }
-    fn host_count(&self) -> i64 {
-        self.api().query("/hosts?count=true")["total"]
-            .as_i64()
-            .unwrap()
     }
 }
 
@@ -115,7 +79,7 @@ fn healthy() -> SshdHost {
 }
 
 fn check_healthy_and_broken_hosts(db: Db) {
-    let ce = CheckEnv::start(db, Some("~/.hostplane/takeOver"));
+    let ce = HostEnv::start_with_flag(db, Some("~/.hostplane/takeOver"));
     let good = healthy();
 
     // Healthy: every check passes, with what it measured; nothing is created or written.
@@ -151,7 +115,7 @@ fn check_healthy_and_broken_hosts(db: Db) {
         .ends_with("bytes"));
     assert_eq!(ce.host_count(), 0, "a check creates no host");
     // No takeover flag was written: a second server finds the host free.
-    let other = CheckEnv::start(db, Some("~/.hostplane/takeOver"));
+    let other = HostEnv::start_with_flag(db, Some("~/.hostplane/takeOver"));
     assert_eq!(other.check(&good, json!({}))["ready"], true);
 
     // Closed port: that step fails, the steps after it are skipped.
@@ -211,7 +175,7 @@ fn check_healthy_and_broken_hosts(db: Db) {
     );
 
     // Add the good host: the cluster now has an architecture and an OS.
-    let added = ce.add(&good);
+    let added = ce.add(&good, json!({}));
     assert_eq!(added.status, 200, "{}", added.text);
 
     // The managed IP: refused (and its flag names a host of this server).
@@ -257,7 +221,7 @@ fn check_healthy_and_broken_hosts(db: Db) {
 
 fn check_sudo_fails_alone(db: Db) {
     // ZStack's default flag path, a login without sudo: only check-sudo fails.
-    let ce = CheckEnv::start(db, None);
+    let ce = HostEnv::start_with_flag(db, None);
     let host = SshdHost::start(SshdOptions {
         login: Login::User,
         fake: Some(FakeFacts {
@@ -277,7 +241,7 @@ fn check_sudo_fails_alone(db: Db) {
         .unwrap()
         .contains("kvm.takeOverFlagPath"));
     // An add stops at the same step.
-    let r = ce.add(&host);
+    let r = ce.add(&host, json!({}));
     assert_eq!(
         r.body["error"]["opaque"]["step"], "check-sudo",
         "{}",

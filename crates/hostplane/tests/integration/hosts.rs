@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use super::common::{assert_error, Api, Db, Env, Resp};
 
 /// A server with a zone and a cluster, ready for hosts.
-struct HostEnv {
+/// A server with a zone and a cluster to add test hosts to (also used by the bulk tests).
+pub(super) struct HostEnv {
     env: Env,
     cluster: String,
 }
@@ -22,7 +23,7 @@ impl HostEnv {
     }
 
     /// `flag`: the `kvm.takeOverFlagPath` to set; `None` keeps ZStack's default path.
-    fn start_with_flag(db: Db, flag: Option<&str>) -> HostEnv {
+    pub(super) fn start_with_flag(db: Db, flag: Option<&str>) -> HostEnv {
         let env = Env::start(db);
         if let Some(flag) = flag {
             assert_eq!(
@@ -37,15 +38,19 @@ impl HostEnv {
             .to_string();
         HostEnv { env, cluster }
     }
-    fn api(&self) -> &Api {
+    pub(super) fn api(&self) -> &Api {
         &self.env.api
     }
-    fn add(&self, h: &SshdHost, extra: Value) -> Resp {
+    /// AddKVMHost's parameters for `h`, with `extra` over them.
+    pub(super) fn params(&self, h: &SshdHost, extra: Value) -> Value {
         let mut p = json!({"name": "h", "managementIp": h.ip, "sshPort": h.port, "username": h.user, "password": h.password, "clusterUuid": self.cluster});
         for (k, v) in extra.as_object().unwrap() {
             p[k] = v.clone();
         }
-        self.api().post("/hosts/kvm", p)
+        p
+    }
+    pub(super) fn add(&self, h: &SshdHost, extra: Value) -> Resp {
+        self.api().post("/hosts/kvm", self.params(h, extra))
     }
     fn add_ok(&self, h: &SshdHost) -> Value {
         let r = self.add(h, json!({}));
@@ -55,7 +60,7 @@ impl HostEnv {
     fn host(&self, uuid: &str) -> Value {
         self.api().query(&format!("/hosts/{uuid}"))["inventories"][0].clone()
     }
-    fn host_count(&self) -> i64 {
+    pub(super) fn host_count(&self) -> i64 {
         self.api().query("/hosts?count=true")["total"]
             .as_i64()
             .unwrap()
