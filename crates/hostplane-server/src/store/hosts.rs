@@ -155,6 +155,25 @@ impl Store {
         Ok(Some(old))
     }
 
+    /// Set a host's status where it differs; false when the host is gone or had it already.
+    /// One statement (the tracker writes thousands of these when hosts die together).
+    pub async fn host_change_status(
+        &self,
+        uuid: &str,
+        status: &str,
+        now: i64,
+    ) -> sqlx::Result<bool> {
+        let r = sqlx::query(
+            "UPDATE host SET status = $1, last_op_date = $2 WHERE uuid = $3 AND status <> $1",
+        )
+        .bind(status)
+        .bind(now)
+        .bind(uuid)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
     pub async fn host_set_state(&self, uuid: &str, state: &str, now: i64) -> sqlx::Result<()> {
         sqlx::query("UPDATE host SET state = $1, last_op_date = $2 WHERE uuid = $3")
             .bind(state)

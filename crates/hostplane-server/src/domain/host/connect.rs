@@ -278,7 +278,7 @@ async fn run(
             }
             if !mode.new_add {
                 let why = Why {
-                    was: Some(&h.status),
+                    was: &h.status,
                     cause: mode.cause,
                     reason: reason.as_deref().or(Some(e.code.as_str())),
                 };
@@ -354,11 +354,11 @@ async fn connected_events(app: &App, h: &HostRow, mode: Mode, pinned: &str) {
 }
 
 /// Why a host is marked Disconnected, for its event.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Why<'a> {
-    /// The status it had settled in before (a connect sets Connecting while it runs); None:
-    /// the status found in the store.
-    pub was: Option<&'a str>,
+    /// The status it had settled in before (a connect sets Connecting while it runs): the
+    /// event's `from`.
+    pub was: &'a str,
     /// See [`Mode::cause`].
     pub cause: Option<&'a str>,
     /// The failure's stable reason.
@@ -366,29 +366,27 @@ pub struct Why<'a> {
 }
 
 /// Disconnected: the status, and the `ConnectedTime::` tag goes. A change from another settled
-/// status is a host event.
+/// status is a host event. Nothing happens to a host that is gone or Disconnected already (one
+/// statement tells: the status is written only where it differs).
 pub async fn mark_disconnected(app: &App, uuid: &str, why: Why<'_>) {
     match app
         .store
-        .host_set_status(uuid, DISCONNECTED, now_ms())
+        .host_change_status(uuid, DISCONNECTED, now_ms())
         .await
     {
-        Ok(Some(old)) => {
-            if old != DISCONNECTED {
-                tracing::warn!(host.uuid = %uuid, old_status = %old, "host is Disconnected");
-                if let Err(e) = app.store.tags_remove_prefix(uuid, "ConnectedTime::").await {
-                    tracing::error!(host.uuid = %uuid, error = %e, "could not remove the ConnectedTime tag");
-                }
+        Ok(true) => {
+            tracing::warn!(host.uuid = %uuid, old_status = %why.was, "host is Disconnected");
+            if let Err(e) = app.store.tags_remove_prefix(uuid, "ConnectedTime::").await {
+                tracing::error!(host.uuid = %uuid, error = %e, "could not remove the ConnectedTime tag");
             }
-            let was = why.was.unwrap_or(&old);
-            if was != DISCONNECTED {
-                let c = Change::new(Kind::StatusChanged, Some(was), Some(DISCONNECTED))
+            if why.was != DISCONNECTED {
+                let c = Change::new(Kind::StatusChanged, Some(why.was), Some(DISCONNECTED))
                     .cause(why.cause)
                     .reason(why.reason);
                 events::record(app, uuid, c).await;
             }
         }
-        Ok(None) => {}
+        Ok(false) => {}
         Err(e) => tracing::error!(host.uuid = %uuid, error = %e, "could not record Disconnected"),
     }
 }

@@ -347,9 +347,9 @@ async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>, first: Option<Dur
                 if let Err(reason) = Box::pin(ping(&app, &h, &st)).await {
                     if !app.plane.fenced() {
                         let why = Why {
+                            was: CONNECTED,
                             cause: Some("ping-failed"),
                             reason: Some(reason),
-                            ..Why::default()
                         };
                         let _slot = app.hosts.tracker.store_slot().await;
                         mark_disconnected(&app, &uuid, why).await
@@ -642,8 +642,9 @@ async fn settle_stale_connecting(app: &Arc<App>, uuid: &str) {
         if h.status == CONNECTING && app.hosts.connect_step(uuid).is_none() {
             tracing::info!(host.uuid = %uuid, "a connect ended without recording it; the host is Disconnected");
             let why = Why {
+                was: CONNECTING,
                 cause: Some("connect-unrecorded"),
-                ..Why::default()
+                reason: None,
             };
             mark_disconnected(app, uuid, why).await;
         }
@@ -688,9 +689,9 @@ pub async fn recover(app: &Arc<App>) -> crate::error::Result<Recovered> {
         }
         if connected_before {
             let why = Why {
+                was: CONNECTING,
                 cause: Some("boot"),
                 reason: Some("HOST.CONNECT.CUT_OFF"),
-                ..Why::default()
             };
             mark_disconnected(app, &uuid, why).await;
             r.disconnected += 1;
@@ -768,9 +769,9 @@ async fn reconnect_at_start(app: &Arc<App>, uuid: &str) {
     if !super::port_open(app, &h.management_ip, h.ssh_port.unwrap_or(22) as u16, wait).await {
         if h.status != super::DISCONNECTED {
             let why = Why {
+                was: &h.status,
                 cause: Some("boot"),
                 reason: Some("HOST.SSH.PORT_CLOSED"),
-                ..Why::default()
             };
             let _slot = app.hosts.tracker.store_slot().await;
             mark_disconnected(app, uuid, why).await;
