@@ -256,8 +256,9 @@ impl Bench {
             }
             assert!(
                 t.elapsed() < Duration::from_secs(10),
-                "{cell}: leaked: {c:?} (baseline {:?}), {n:?}",
-                self.baseline
+                "{cell}: leaked: {c:?} (baseline {:?}), {n:?}; descriptors: {:?}",
+                self.baseline,
+                self.server.open_fd_targets()
             );
             std::thread::sleep(Duration::from_millis(200));
         }
