@@ -53,4 +53,5 @@ if [ -z "${HOSTPLANE_E2E_PYTHON:-}" ]; then
 fi
 
 ulimit -n 65536 2>/dev/null || true
-cargo test --workspace --all-targets -- --test-threads="${HOSTPLANE_TEST_THREADS:-2}"
+# --no-fail-fast: one failing suite does not hide the results of the others.
+cargo test --workspace --all-targets --no-fail-fast -- --test-threads="${HOSTPLANE_TEST_THREADS:-2}"

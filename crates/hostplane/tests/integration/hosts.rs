@@ -60,6 +60,15 @@ impl HostEnv {
     fn host(&self, uuid: &str) -> Value {
         self.api().query(&format!("/hosts/{uuid}"))["inventories"][0].clone()
     }
+    /// Ping tries so far (`hostplane_host_ping_duration_seconds_count` in /metrics).
+    fn ping_tries(&self) -> u64 {
+        let r = self.api().send(reqwest::Method::GET, "/metrics", None, &[]);
+        r.text
+            .lines()
+            .find_map(|l| l.strip_prefix("hostplane_host_ping_duration_seconds_count "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map_or(0, |v| v as u64)
+    }
     pub(super) fn host_count(&self) -> i64 {
         self.api().query("/hosts?count=true")["total"]
             .as_i64()
@@ -560,8 +569,14 @@ fn probe_notices_a_replaced_sshd_at_once(db: Db) {
     he.api().set_config("host", "ping.maxFailure", "2");
     // A login only every 100 rounds: a replaced key alone would wait ~100 s for it.
     he.api().set_config("host", "ping.loginEvery", "100");
+    let before = he.ping_tries();
     he.api().set_config("host", "ping.interval", "1");
-    std::thread::sleep(Duration::from_secs(4)); // a login, then probes that learn the line
+    // A login, then probes that learn sshd's line (counted, not timed: a loaded machine is slow).
+    let t = std::time::Instant::now();
+    while he.ping_tries() < before + 3 {
+        assert!(t.elapsed() < Duration::from_secs(30), "fewer than 3 pings in 30 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     assert_eq!(he.host(&uuid)["status"], "Connected");
     host.replace_machine("another-machine");
     let took = he.wait_status(&uuid, "Disconnected", Duration::from_secs(12));
