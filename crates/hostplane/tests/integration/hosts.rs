@@ -574,7 +574,10 @@ fn probe_notices_a_replaced_sshd_at_once(db: Db) {
     // A login, then probes that learn sshd's line (counted, not timed: a loaded machine is slow).
     let t = std::time::Instant::now();
     while he.ping_tries() < before + 3 {
-        assert!(t.elapsed() < Duration::from_secs(30), "fewer than 3 pings in 30 s");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "fewer than 3 pings in 30 s"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(he.host(&uuid)["status"], "Connected");
