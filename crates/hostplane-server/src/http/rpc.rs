@@ -24,7 +24,7 @@ use super::encode::{json_response, rpc_result, text};
 use super::limits::Peer;
 use crate::domain::api::{self, ApiSpec, Kind, Params};
 use crate::domain::jobs::{self, JobView, SubmitError};
-use crate::domain::{identity, App, Call, Caller};
+use crate::domain::{identity, App, Call, Caller, Output};
 use crate::error::{Code, Error};
 use crate::time::{format_date, now_ms};
 
@@ -49,6 +49,17 @@ fn wrapper(
         m.insert("result".into(), r.to_string().into());
     }
     Value::Object(m)
+}
+
+/// The answer to a call that ended at once (sync, or refused before any job): a fresh uuid,
+/// Done, with its result.
+fn done_now(spec: &ApiSpec, created: i64, r: &Result<Output, Error>) -> Response {
+    let uuid = crate::domain::new_uuid();
+    let result = rpc_result(spec.reply_class, r);
+    json_response(
+        StatusCode::OK,
+        &wrapper(&uuid, true, created, Some(now_ms()), Some(result)),
+    )
 }
 
 /// The query of an RPC query message.
@@ -163,17 +174,7 @@ pub async fn call(State(app): State<Arc<App>>, peer: Peer, body: Bytes) -> Respo
         match rpc_query(&msg) {
             Ok(q) => c.query = Some(q),
             Err(e) => {
-                let uuid = crate::domain::new_uuid();
-                return json_response(
-                    StatusCode::OK,
-                    &wrapper(
-                        &uuid,
-                        true,
-                        created,
-                        Some(now_ms()),
-                        Some(rpc_result(spec.reply_class, &Err(e))),
-                    ),
-                );
+                return done_now(spec, created, &Err(e));
             }
         }
     } else {
@@ -181,18 +182,8 @@ pub async fn call(State(app): State<Arc<App>>, peer: Peer, body: Bytes) -> Respo
     }
     match spec.kind {
         Kind::Sync => {
-            let uuid = crate::domain::new_uuid();
             let r = crate::domain::call(&app, spec, &caller, c).await;
-            json_response(
-                StatusCode::OK,
-                &wrapper(
-                    &uuid,
-                    true,
-                    created,
-                    Some(now_ms()),
-                    Some(rpc_result(spec.reply_class, &r)),
-                ),
-            )
+            done_now(spec, created, &r)
         }
         Kind::Async => submit(&app, spec, caller, c, created).await,
     }
@@ -208,19 +199,10 @@ async fn submit(
     // The session first: a caller without one costs no row and no task.
     if spec.needs_session {
         if let Err(e) = identity::check_session(app, caller.session.as_deref()).await {
-            let uuid = crate::domain::new_uuid();
             if e.code != Code::InvalidSession {
-                return json_response(
-                    StatusCode::OK,
-                    &wrapper(
-                        &uuid,
-                        true,
-                        created,
-                        Some(now_ms()),
-                        Some(rpc_result(spec.reply_class, &Err(e))),
-                    ),
-                );
+                return done_now(spec, created, &Err(e));
             }
+            let uuid = crate::domain::new_uuid();
             app.jobs.refused.add(&uuid, spec, created, &e);
             return json_response(StatusCode::OK, &wrapper(&uuid, false, created, None, None));
         }
@@ -241,19 +223,7 @@ async fn submit(
         Err(SubmitError::Duplicate(u)) => {
             text(StatusCode::BAD_REQUEST, format!("Duplicate job uuid[{u}]"))
         }
-        Err(SubmitError::Store(e)) => {
-            let uuid = crate::domain::new_uuid();
-            json_response(
-                StatusCode::OK,
-                &wrapper(
-                    &uuid,
-                    true,
-                    created,
-                    Some(now_ms()),
-                    Some(rpc_result(spec.reply_class, &Err(e))),
-                ),
-            )
-        }
+        Err(SubmitError::Store(e)) => done_now(spec, created, &Err(e)),
     }
 }
 
