@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use hostplane_ssh::{
     fetch_host_key, sudoers_rule, ConnectOptions, Credential, HwStatus, Privilege, Session,
-    SshError, SudoProblem, TakeoverFlag,
+    SshError, SudoProblem,
 };
 use hostplane_testkit::sshd::{generate_client_key, FakeFacts, Login, SshdHost, SshdOptions, Sudo};
 
@@ -573,14 +573,11 @@ async fn takeover_flag_lifecycle() {
     assert_eq!(flag.age_secs, 0, "a flag from the future is fresh");
 
     // A flag written by someone else with other content.
+    // (Its age is a second or two when the write and the read straddle a second boundary.)
     std::fs::write(&path, "garbage").unwrap();
-    assert_eq!(
-        s.read_takeover_flag(&path).await.unwrap(),
-        Some(TakeoverFlag {
-            host_uuid: None,
-            age_secs: 0
-        })
-    );
+    let flag = s.read_takeover_flag(&path).await.unwrap().unwrap();
+    assert_eq!(flag.host_uuid, None, "{flag:?}");
+    assert!(flag.age_secs <= 2, "{flag:?}");
 
     // Only a flag that names the host is removed.
     assert!(!s
