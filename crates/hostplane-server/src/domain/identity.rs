@@ -25,7 +25,10 @@
 //!   address within `identity.login.failureWindow`, that address is refused for that account
 //!   for `identity.login.lockSeconds` (ID.1000 naming the address and the end of the lock),
 //!   without running argon2. Other addresses are not affected, so nobody can lock the admin
-//!   out from elsewhere; a successful login clears the count;
+//!   out from elsewhere; a successful login clears the count. The counts live in the database
+//!   (`login_failure`, in its clock), so every management node on it counts the same tries
+//!   and a restart forgets none; each node also keeps its own, which still locks when the
+//!   database could not count (its table full with 100,000 pairs, or a write failing);
 //! - an account holds at most `identity.session.maxConcurrent` live sessions (ID.1006).
 //!
 //! The source address is the TCP peer the HTTP face saw ([`crate::domain::Caller::source`]);
@@ -48,6 +51,7 @@ use super::global_config::keys;
 use super::{new_uuid, App, Inventory, Output};
 use crate::error::{Code, Error, Result};
 use crate::store::accounts::{AccountRow, AccountUpdate};
+use crate::store::login_failures::FailureRule;
 use crate::store::sessions::SessionRow;
 use crate::store::Store;
 use crate::time::{format_date, now_ms};
@@ -209,11 +213,12 @@ pub async fn log_in_by_account(app: &Arc<App>, p: LogInByAccount) -> Result<Outp
     let key = (p.account_name.clone(), source);
     let limits = LoginLimits::of(app);
     app.logins.check_lock(&key, now_ms(), limits)?;
+    check_shared_lock(app, &key).await?;
     if p.account_type.as_deref().is_some_and(|t| t != "account") {
         return Err(wrong());
     }
     let Some(account) = app.store.account_by_name(&p.account_name).await? else {
-        app.logins.failed(&key, now_ms(), limits);
+        count_failure(app, &key, limits).await;
         return Err(wrong());
     };
     let verdict = app
@@ -223,7 +228,7 @@ pub async fn log_in_by_account(app: &Arc<App>, p: LogInByAccount) -> Result<Outp
     match verdict {
         Verdict::Match => {}
         Verdict::Mismatch => {
-            app.logins.failed(&key, now_ms(), limits);
+            count_failure(app, &key, limits).await;
             return Err(wrong());
         }
         Verdict::Locked => {
@@ -232,6 +237,9 @@ pub async fn log_in_by_account(app: &Arc<App>, p: LogInByAccount) -> Result<Outp
         }
     }
     app.logins.succeeded(&key);
+    app.store
+        .login_failure_clear(&key.0, &key.1.to_string())
+        .await?;
     let now = now_ms();
     let max = app.configs.get(keys::IDENTITY_SESSION_MAX_CONCURRENT);
     if app.store.session_count_active(&account.uuid, now).await? >= max {
@@ -254,6 +262,64 @@ pub async fn log_in_by_account(app: &Arc<App>, p: LogInByAccount) -> Result<Outp
     };
     app.store.session_insert(&s).await?;
     Ok(Output::Inventory(session_inventory(&token, &s)))
+}
+
+/// The lock the database holds for this (account, address): counted by every management node
+/// on it, so an attacker who reaches several nodes gets no more tries than through one. A lock
+/// found there is remembered here too, so queued password checks of the pair are skipped.
+async fn check_shared_lock(app: &App, key: &LoginKey) -> Result<()> {
+    let Some(row) = app
+        .store
+        .login_failure_lock(&key.0, &key.1.to_string())
+        .await?
+    else {
+        return Ok(());
+    };
+    let until = row.locked_until.unwrap_or_default();
+    app.logins.remember_lock(key, row.failures, until);
+    Err(locked_error(key, until, row.failures))
+}
+
+/// Count a wrong password here and in the database. The database's count is the one that
+/// locks across nodes; this node's own count still locks when the database could not count
+/// (its table full of other pairs, or a write failing).
+async fn count_failure(app: &App, key: &LoginKey, limits: LoginLimits) {
+    app.logins.failed(key, now_ms(), limits);
+    let rule = FailureRule {
+        max_failures: limits.max_failures,
+        window_ms: limits.window_ms,
+        lock_ms: limits.lock_ms,
+        max_rows: MAX_TRACKED as i64,
+    };
+    match app
+        .store
+        .login_failure_count(&key.0, &key.1.to_string(), rule)
+        .await
+    {
+        Ok(Some(row)) => {
+            if let Some(until) = row.locked_until {
+                app.logins.remember_lock(key, row.failures, until);
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "could not count a wrong password in the store"),
+    }
+}
+
+/// ID.1000 for an address locked out of an account until `until` after `failures` tries.
+fn locked_error(key: &LoginKey, until: i64, failures: i64) -> Error {
+    Error::new(
+        Code::AuthenticationError,
+        format!(
+            "the account[{}] is locked for the address {} until {} after {} wrong passwords; try again then",
+            key.0,
+            key.1,
+            format_date(until),
+            failures
+        ),
+    )
+    .with_opaque("lockedUntil", until)
+    .with_opaque("address", key.1.to_string())
 }
 
 pub const ACCOUNT_CLASS: &str = "org.zstack.header.identity.AccountInventory";
@@ -583,18 +649,7 @@ impl Logins {
             return Ok(());
         };
         match f.locked_until {
-            Some(until) if until > now => Err(Error::new(
-                Code::AuthenticationError,
-                format!(
-                    "the account[{}] is locked for the address {} until {} after {} wrong passwords; try again then",
-                    key.0,
-                    key.1,
-                    format_date(until),
-                    f.count
-                ),
-            )
-            .with_opaque("lockedUntil", until)
-            .with_opaque("address", key.1.to_string())),
+            Some(until) if until > now => Err(locked_error(key, until, f.count)),
             Some(_) => {
                 failures.remove(key);
                 Ok(())
@@ -644,6 +699,28 @@ impl Logins {
                 address = %key.1,
                 failures = f.count,
                 lock_seconds = lock_ms / 1000,
+                "too many wrong passwords: this address is locked out of this account"
+            );
+        }
+    }
+
+    /// A lock counted elsewhere (the database, by every node): refuse the pair here too until
+    /// it ends.
+    fn remember_lock(&self, key: &LoginKey, failures: i64, until: i64) {
+        let mut table = self.failures.lock().expect("login failures");
+        let f = table.entry(key.clone()).or_insert(Failures {
+            count: failures,
+            since: now_ms(),
+            locked_until: None,
+        });
+        let newly = f.locked_until.is_none_or(|u| u <= now_ms());
+        f.count = f.count.max(failures);
+        f.locked_until = Some(f.locked_until.unwrap_or(until).max(until));
+        if newly {
+            tracing::warn!(
+                account = %key.0,
+                address = %key.1,
+                failures = f.count,
                 "too many wrong passwords: this address is locked out of this account"
             );
         }

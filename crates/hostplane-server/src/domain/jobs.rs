@@ -518,6 +518,11 @@ pub fn start_sweeper(app: Arc<App>) {
                 Err(e) => tracing::warn!(error = %e, "job sweep failed"),
             }
             let _ = app.store.session_delete_expired(now_ms()).await;
+            let window = app.configs.get(keys::IDENTITY_LOGIN_FAILURE_WINDOW);
+            let _ = app
+                .store
+                .login_failure_sweep(window.as_millis() as i64)
+                .await;
         }
     });
 }

@@ -23,6 +23,7 @@ pub mod host_events;
 pub mod hosts;
 pub mod jobs;
 pub mod leases;
+pub mod login_failures;
 pub mod management_nodes;
 pub mod metrics;
 pub mod query;

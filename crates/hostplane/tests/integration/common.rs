@@ -88,6 +88,18 @@ impl Api {
         }
     }
 
+    /// A client whose connections come from `source` (a 127.x address: the server sees each
+    /// as another caller).
+    pub fn from_address(base: &str, source: &str) -> Api {
+        let mut api = Api::new(base);
+        api.http = Client::builder()
+            .timeout(Duration::from_secs(60))
+            .local_address(source.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap();
+        api
+    }
+
     pub fn login(&mut self, name: &str, password: &str) -> Resp {
         let r = self.send(
             Method::PUT,

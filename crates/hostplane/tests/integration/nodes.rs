@@ -9,7 +9,8 @@
 //! hosts over at once; a job on a killed node ends
 //! failed and its hosts are left in a state with an exit; DeleteHost and maintain on one node
 //! cut short a connect waiting for a host's port on another; a logout
-//! and a config change seen by every node at once; adds of one IP on two nodes give one host;
+//! and a config change seen by every node at once; wrong passwords counted across nodes; adds
+//! of one IP on two nodes give one host;
 //! and on SQLite, a second node on the same file is refused.
 
 use std::collections::HashMap;
@@ -733,6 +734,49 @@ fn logouts_and_config_changes_are_seen_by_every_node() {
         "config applied on the other node {:?} after the change",
         changed.elapsed()
     );
+}
+
+/// Wrong passwords are counted by the plane, not per node: tries spread over two nodes lock the
+/// address out of the account on both, and the lock still holds after both nodes restart.
+#[test]
+fn wrong_passwords_count_on_every_node() {
+    let mut p = Plane::start(9, 2, &[], 1);
+    let from =
+        |p: &Plane, node: usize, source: &str| Api::from_address(&p.nodes[node].base, source);
+    let (mut a, mut b) = (from(&p, 0, "127.0.9.2"), from(&p, 1, "127.0.9.2"));
+    for _ in 0..3 {
+        assert_error(&a.login("admin", "guess"), 503, "ID.1000");
+    }
+    for _ in 0..2 {
+        assert_error(&b.login("admin", "guess"), 503, "ID.1000");
+    }
+    // identity.login.maxFailures (5) reached across the two: locked on both.
+    for api in [&mut a, &mut b] {
+        let r = api.login("admin", "password");
+        assert_error(&r, 503, "ID.1000");
+        let details = r.body["error"]["details"].as_str().unwrap();
+        assert!(details.contains("locked"), "{details}");
+        assert!(details.contains("127.0.9.2"), "{details}");
+    }
+    // Another address is not locked out, on either node.
+    for node in 0..2 {
+        assert_eq!(
+            from(&p, node, "127.0.9.3")
+                .login("admin", "password")
+                .status,
+            200
+        );
+    }
+    // A restart of every node forgets nothing.
+    for node in &mut p.nodes {
+        node.kill();
+    }
+    for node in &mut p.nodes {
+        node.restart();
+    }
+    let r = from(&p, 1, "127.0.9.2").login("admin", "password");
+    assert_error(&r, 503, "ID.1000");
+    assert!(r.text.contains("locked"), "{}", r.text);
 }
 
 /// Seconds since an arbitrary epoch of a date in Gson's format (`Jan 6, 2017 3:51:16 AM`);

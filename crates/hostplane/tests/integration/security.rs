@@ -4,7 +4,7 @@
 //! different TCP peer.
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -106,16 +106,6 @@ impl Counter {
 }
 
 /// A client whose connections come from `source` (a loopback address other than 127.0.0.1).
-fn client_from(base: &str, source: &str) -> Api {
-    let mut api = Api::new(base);
-    api.http = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .local_address(source.parse::<IpAddr>().unwrap())
-        .build()
-        .unwrap();
-    api
-}
-
 fn rpc(api: &Api, class: &str, msg: Value) -> Value {
     let r = api.send(
         Method::POST,
@@ -267,7 +257,7 @@ fn webhook_targets_are_checked(db: Db) {
 fn wrong_passwords_lock_out_one_address(db: Db) {
     let env = Env::start(db);
     let base = env.server.base.clone();
-    let mut attacker = client_from(&base, "127.0.0.2");
+    let mut attacker = Api::from_address(&base, "127.0.0.2");
     for _ in 0..5 {
         let r = attacker.login("admin", "guess");
         assert_error(&r, 503, "ID.1000");
@@ -293,11 +283,11 @@ fn wrong_passwords_lock_out_one_address(db: Db) {
     assert_eq!(err["code"], "ID.1000", "{result}");
     assert!(err["details"].as_str().unwrap().contains("locked"));
     // Other addresses are not locked out: nobody can lock the admin out from elsewhere.
-    let mut admin = client_from(&base, "127.0.0.3");
+    let mut admin = Api::from_address(&base, "127.0.0.3");
     assert_eq!(admin.login("admin", "password").status, 200);
     assert_eq!(env.api.query("/zones?count=true")["total"], 0);
     // A success resets the count: 4 wrong, 1 right, 4 wrong, and the right one still works.
-    let mut user = client_from(&base, "127.0.0.4");
+    let mut user = Api::from_address(&base, "127.0.0.4");
     for _ in 0..4 {
         assert_error(&user.login("admin", "typo"), 503, "ID.1000");
     }
@@ -313,7 +303,7 @@ fn wrong_passwords_lock_out_one_address(db: Db) {
             .status,
         200
     );
-    let mut late = client_from(&base, "127.0.0.5");
+    let mut late = Api::from_address(&base, "127.0.0.5");
     for _ in 0..5 {
         assert_error(&late.login("admin", "guess"), 503, "ID.1000");
     }
