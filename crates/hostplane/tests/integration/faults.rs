@@ -7,7 +7,9 @@
 //! A ping failure has no API error: for ping cells the host's status is the answer.
 //!
 //! Then [`every_failed_step_names_a_fix`] walks every step of add, reconnect, state change and
-//! delete to its failure and checks the README's promise: each names its step and a fix.
+//! delete to its failure and checks the README's promise: each names its step and a fix, and
+//! [`silent_hosts_do_not_hold_up_the_pings_of_the_others`] checks that hosts whose pings wait
+//! out their timeout do not delay the judgement of the others.
 //!
 //! The simulator runs in this process on its own runtime; the server is a real process.
 
@@ -622,6 +624,59 @@ fn fault_matrix_ping() {
     for f in FAULTS {
         ping_cell(&b, f);
     }
+}
+
+/// Hosts that stay silent (here: sshd accepts and never answers) must not hold up the pings of
+/// the hosts that answer: with two ping slots and four silent hosts whose tries each wait out an
+/// 8 s timeout, a host that goes down is still Disconnected within seconds (its tries get
+/// slots; the silent ones wait aside), and nothing leaks.
+#[test]
+fn silent_hosts_do_not_hold_up_the_pings_of_the_others() {
+    let b = Bench::start();
+    for (n, v) in [
+        ("ping.parallelismDegree", "2"),
+        ("ping.timeout", "8"),
+        ("ping.maxFailure", "3"),
+    ] {
+        assert_eq!(b.api.set_config("host", n, v).status, 200);
+    }
+    let silent: Vec<_> = (0..4).map(|_| fresh_host()).collect();
+    let watched = fresh_host();
+    let uuids: Vec<String> = silent.iter().map(|h| b.add_ok(h)).collect();
+    let watched_uuid = b.add_ok(&watched);
+    for h in &silent {
+        inflict(h, Fault::Hang);
+    }
+    // Their tries are under way (each holds a slot for 2 s, then waits aside).
+    std::thread::sleep(Duration::from_secs(3));
+    inflict(&watched, Fault::Down);
+    let t = Instant::now();
+    while b.status(&watched_uuid).as_deref() != Some("Disconnected") {
+        assert!(
+            t.elapsed() < Duration::from_secs(7),
+            "the host that went down waited behind the silent ones' pings"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("down host Disconnected after {:?}", t.elapsed());
+    // The silent ones are judged too, after their own tries' timeouts.
+    for uuid in &uuids {
+        let t = Instant::now();
+        while b.status(uuid).as_deref() != Some("Disconnected") {
+            assert!(
+                t.elapsed() < Duration::from_secs(40),
+                "a silent host stays Connected"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    for h in silent.iter().chain([&watched]) {
+        heal(h);
+    }
+    for uuid in uuids.iter().chain([&watched_uuid]) {
+        b.delete(uuid);
+    }
+    b.assert_no_leak("silent hosts");
 }
 
 /// The README promises a fix in every add and reconnect error: walk each step to its failure

@@ -5,7 +5,9 @@
 //!   while a connect runs, else (a connect whose last write failed) Disconnected;
 //! - Connected → ping. Up to `host.ping.maxFailure` tries, `host.ping.sleepPeriodAfterFailure`
 //!   seconds apart, each bounded by `host.ping.timeout`; all tries failed → Disconnected. At
-//!   most `host.ping.parallelismDegree` tries run at once. A try is one of:
+//!   most `host.ping.parallelismDegree` tries run at once; a try still running after 2 s (a
+//!   silent host) leaves its slot and waits out its timeout among at most 4 × that many slow
+//!   tries, so silent hosts never hold up the pings of the hosts that answer. A try is one of:
 //!   - a **login ping**: log in over SSH (host key checked against the pin) and refresh the
 //!     takeover flag's mtime, so another manager sees the host is taken (through sudo when the
 //!     login is not root and cannot write the flag, as in every connect);
@@ -103,6 +105,9 @@ pub struct Tracker {
     tasks: Mutex<HashMap<String, Tracked>>,
     /// Bounds the ping tries running at once (`host.ping.parallelismDegree`).
     ping_gate: super::Gate,
+    /// Bounds the tries that outlived [`SLOW_TRY_AFTER`] and left `ping_gate`
+    /// ([`SLOW_TRIES_PER_SLOT`] per slot of it).
+    slow_ping_gate: super::Gate,
     /// State, status and last change of every host, as last read, and when.
     snapshot: Mutex<Option<Arc<Snapshot>>>,
     /// One refresh of the snapshot at a time.
@@ -409,6 +414,17 @@ async fn current_row(app: &App, uuid: &str, st: &TrackState) -> sqlx::Result<Opt
     Ok(row)
 }
 
+/// A ping try still running after this leaves its `host.ping.parallelismDegree` slot to the
+/// next host and waits out `host.ping.timeout` among the slow tries. A try of a host that
+/// answers takes milliseconds (a probe) to a few hundred (a login ping, BENCHMARKS.md e); one
+/// that runs this long is a host whose packets are dropped (no RST, no ICMP) or whose sshd
+/// hangs. Without this, such hosts would hold every slot for the whole timeout and the pings
+/// of the hosts that answer would wait behind them: a failure among those would be seen
+/// late. The slow tries are bounded too (each holds a socket): [`SLOW_TRIES_PER_SLOT`] per
+/// slot.
+const SLOW_TRY_AFTER: Duration = Duration::from_secs(2);
+const SLOW_TRIES_PER_SLOT: usize = 4;
+
 /// Why a ping try failed: a `HOST.SSH.*` reason, or one of these.
 const PING_TIMEOUT: &str = "HOST.PING.TIMEOUT";
 const PING_NO_CREDENTIAL: &str = "HOST.PING.NO_CREDENTIAL";
@@ -429,12 +445,30 @@ async fn ping(app: &Arc<App>, h: &HostRow, st: &TrackState) -> Result<(), &'stat
             return Err(PING_FENCED); // not this node's to judge any more (the caller marks nothing)
         }
         let r = {
+            let tracker = &app.hosts.tracker;
             let limit = app.configs.get(keys::HOST_PING_PARALLELISM).max(1) as usize;
-            let _slot = app.hosts.tracker.ping_gate.enter(limit).await;
+            let slot = tracker.ping_gate.enter(limit).await;
             let started = std::time::Instant::now();
-            let r = tokio::time::timeout(timeout, ping_try(app, h, st, timeout))
-                .await
-                .unwrap_or(Err(PING_TIMEOUT));
+            let deadline = tokio::time::Instant::now() + timeout;
+            let attempt = ping_try(app, h, st, timeout);
+            tokio::pin!(attempt);
+            let r = match tokio::time::timeout(SLOW_TRY_AFTER.min(timeout), &mut attempt).await {
+                Ok(r) => r,
+                Err(_) => {
+                    // A silent host or a hung sshd: the slot goes to the next host, and the
+                    // try waits out its timeout among the slow ones.
+                    drop(slot);
+                    tokio::time::timeout_at(deadline, async {
+                        let _slow = tracker
+                            .slow_ping_gate
+                            .enter(limit * SLOW_TRIES_PER_SLOT)
+                            .await;
+                        attempt.await
+                    })
+                    .await
+                    .unwrap_or(Err(PING_TIMEOUT))
+                }
+            };
             app.metrics.ping(started.elapsed(), r.err());
             r
         };
