@@ -1,5 +1,6 @@
 //! Test fixtures built from real parts, shared by every crate's integration tests.
 //!
+//! - [`api`]: a blocking client of hostplane's REST API, as the suites call it.
 //! - [`sshd`]: OpenSSH `sshd` test hosts, each on its own 127.0.0.x address, with their own host
 //!   keys, a test user with a password, and optionally their own facts (mount namespaces).
 //! - [`pg`]: the PostgreSQL server the suites run against.
@@ -11,6 +12,7 @@
 //!
 //! Nothing here is a mock: a test that passes here talks to the same programs a user runs.
 
+pub mod api;
 pub mod pg;
 pub mod proxy;
 pub mod python;

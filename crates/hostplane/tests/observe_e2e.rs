@@ -17,113 +17,32 @@ use std::time::{Duration, Instant};
 use hmac::{Hmac, Mac};
 use hostplane_sim::config::SimConfig;
 use hostplane_sim::Sim;
+use hostplane_testkit::api::Api;
 use hostplane_testkit::python;
 use hostplane_testkit::server::{Server, ServerOptions};
 use hostplane_testkit::webhook::Receiver;
-use reqwest::blocking::Client;
 use reqwest::Method;
 use serde_json::{json, Value};
-use sha2::Digest;
 
-struct Api {
-    base: String,
-    session: String,
-    http: Client,
+fn status_of(api: &Api, uuid: &str) -> String {
+    let b = api.get(&format!("/hosts/{uuid}")).body;
+    b["inventories"][0]["status"].as_str().unwrap_or("?").into()
 }
 
-impl Api {
-    fn login(base: &str) -> Api {
-        let http = Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap();
-        let pw = hex::encode(sha2::Sha512::digest(b"password"));
-        let r: Value = http
-            .put(format!("{base}/zstack/v1/accounts/login"))
-            .json(&json!({"logInByAccount": {"accountName": "admin", "password": pw}}))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        Api {
-            base: base.to_string(),
-            session: r["inventory"]["uuid"].as_str().expect("session").into(),
-            http,
-        }
+fn wait_status(api: &Api, uuid: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while status_of(api, uuid) != want {
+        assert!(Instant::now() < deadline, "host {uuid} not {want}");
+        std::thread::sleep(Duration::from_millis(100));
     }
+}
 
-    fn req(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut r = self
-            .http
-            .request(method, format!("{}/zstack/v1{path}", self.base))
-            .header("Authorization", format!("OAuth {}", self.session));
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().unwrap();
-        (resp.status().as_u16(), resp.json().unwrap_or(Value::Null))
-    }
-
-    fn submit(&self, method: Method, path: &str, body: Value) -> String {
-        let (status, b) = self.req(method, path, Some(body));
-        assert_eq!(status, 202, "{path}: {b}");
-        b["location"].as_str().unwrap().to_string()
-    }
-
-    fn wait(&self, location: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let resp = self.http.get(location).send().unwrap();
-            if resp.status().as_u16() != 202 {
-                return resp.json().unwrap();
-            }
-            assert!(Instant::now() < deadline, "job {location} still running");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn call(&self, method: Method, path: &str, body: Value) -> Value {
-        let r = self.wait(&self.submit(method, path, body));
-        assert!(r.get("error").is_none(), "{path}: {r}");
-        r
-    }
-
-    fn set_config(&self, category: &str, name: &str, value: &str) {
-        self.call(
-            Method::PUT,
-            &format!("/global-configurations/{category}/{name}/actions"),
-            json!({"updateGlobalConfig": {"value": value}}),
-        );
-    }
-
-    fn count(&self, q: &str) -> i64 {
-        let (_, b) = self.req(Method::GET, &format!("/hosts?count=true&{q}"), None);
-        b["total"].as_i64().expect("total")
-    }
-
-    fn status_of(&self, uuid: &str) -> String {
-        let (_, b) = self.req(Method::GET, &format!("/hosts/{uuid}"), None);
-        b["inventories"][0]["status"].as_str().unwrap_or("?").into()
-    }
-
-    fn wait_status(&self, uuid: &str, want: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.status_of(uuid) != want {
-            assert!(Instant::now() < deadline, "host {uuid} not {want}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// The StatusChanged events of a host, oldest first.
-    fn status_events(&self, uuid: &str) -> Vec<Value> {
-        let (status, b) = self.req(
-            Method::GET,
-            &format!("/host-events?q=hostUuid={uuid}&q=type=StatusChanged&sort=%2Bid"),
-            None,
-        );
-        assert_eq!(status, 200, "{b}");
-        b["inventories"].as_array().cloned().unwrap_or_default()
-    }
+/// The StatusChanged events of a host, oldest first.
+fn status_events(api: &Api, uuid: &str) -> Vec<Value> {
+    let b = api.query(&format!(
+        "/host-events?q=hostUuid={uuid}&q=type=StatusChanged&sort=%2Bid"
+    ));
+    b["inventories"].as_array().cloned().unwrap_or_default()
 }
 
 /// `/metrics` as the Prometheus parser reads it: (families by name, naming problems).
@@ -167,7 +86,12 @@ fn metrics_match_api(py: &Path, api: &Api) -> HashMap<String, Value> {
         let got = hosts_by_status(&families);
         let want: HashMap<String, i64> = ["Connecting", "Connected", "Disconnected"]
             .iter()
-            .map(|s| (s.to_string(), api.count(&format!("q=status={s}"))))
+            .map(|s| {
+                (
+                    s.to_string(),
+                    api.count_where("hosts", &[&format!("status={s}")]) as i64,
+                )
+            })
             .collect();
         if got == want {
             return families;
@@ -231,41 +155,41 @@ fn metrics_and_events_follow_simulated_hosts() {
         Path::new(env!("CARGO_BIN_EXE_hostplane")),
         ServerOptions::default(),
     );
-    let api = Api::login(&server.base);
-    let zone = api.call(Method::POST, "/zones", json!({"params": {"name": "z"}}));
-    let zone = zone["inventory"]["uuid"].as_str().unwrap().to_string();
-    let cluster = api.call(
-        Method::POST,
-        "/clusters",
-        json!({"params": {"name": "c", "zoneUuid": zone, "hypervisorType": "KVM"}}),
-    );
-    let cluster = cluster["inventory"]["uuid"].as_str().unwrap().to_string();
+    let api = Api::admin(&server.base);
+    let zone = api.create_zone("z")["uuid"].as_str().unwrap().to_string();
+    let cluster = api.create_cluster(&zone, "c")["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for (k, v) in [
         ("ping.interval", "1"),
         ("ping.maxFailure", "1"),
         ("ping.timeout", "2"),
         ("ping.sleepPeriodAfterFailure", "0"),
     ] {
-        api.set_config("host", k, v);
+        api.set_config("host", k, v).ok();
     }
 
     // A webhook for status changes: the receiver is on loopback, so local targets are allowed
     // first (refused by default).
     let hook = Receiver::start(1);
-    let (status, refused) = api.req(
-        Method::POST,
+    let refused = api.post(
         "/host-event-subscriptions",
-        Some(json!({"params": {"name": "w", "url": hook.url}})),
+        json!({"name": "w", "url": hook.url}),
     );
-    assert_eq!(status, 202);
-    let refused = api.wait(refused["location"].as_str().unwrap());
-    assert_eq!(refused["error"]["code"], "SYS.1007", "{refused}");
-    api.set_config("rest", "webhook.allowedNetworks", "127.0.0.0/8");
-    let sub = api.call(
-        Method::POST,
-        "/host-event-subscriptions",
-        json!({"params": {"name": "w", "url": hook.url, "eventTypes": ["StatusChanged"], "secret": "s3cret"}}),
+    assert_eq!(
+        refused.body["error"]["code"], "SYS.1007",
+        "{}",
+        refused.text
     );
+    api.set_config("rest", "webhook.allowedNetworks", "127.0.0.0/8")
+        .ok();
+    let sub = api
+        .post(
+            "/host-event-subscriptions",
+            json!({"name": "w", "url": hook.url, "eventTypes": ["StatusChanged"], "secret": "s3cret"}),
+        )
+        .ok();
     assert!(sub["inventory"].get("secret").is_none(), "{sub}");
     assert_eq!(sub["inventory"]["eventTypes"], "StatusChanged");
 
@@ -276,15 +200,15 @@ fn metrics_and_events_follow_simulated_hosts() {
             api.submit(
                 Method::POST,
                 "/hosts/kvm",
-                json!({"params": {"name": format!("sim-{}", h.index), "managementIp": h.ip.to_string(),
-                    "sshPort": h.port, "username": "root", "password": "password", "clusterUuid": cluster}}),
+                Some(json!({"params": {"name": format!("sim-{}", h.index), "managementIp": h.ip.to_string(),
+                    "sshPort": h.port, "username": "root", "password": "password", "clusterUuid": cluster}})),
             )
         })
         .collect();
     let uuids: Vec<String> = jobs
         .iter()
         .map(|j| {
-            let r = api.wait(j);
+            let r = api.poll(j).ok();
             assert_eq!(r["inventory"]["status"], "Connected", "{r}");
             r["inventory"]["uuid"].as_str().unwrap().to_string()
         })
@@ -307,7 +231,7 @@ fn metrics_and_events_follow_simulated_hosts() {
         sim.hosts()[i].set_down(true);
     }
     for i in [2, 5] {
-        api.wait_status(&uuids[i], "Disconnected");
+        wait_status(&api, &uuids[i], "Disconnected");
     }
     let m = metrics_match_api(&py, &api);
     assert_eq!(hosts_by_status(&m)["Disconnected"], 2);
@@ -339,14 +263,14 @@ fn metrics_and_events_follow_simulated_hosts() {
         sim.hosts()[i].set_down(false);
     }
     for i in [2, 5] {
-        api.wait_status(&uuids[i], "Connected");
+        wait_status(&api, &uuids[i], "Connected");
     }
     let m = metrics_match_api(&py, &api);
     assert_eq!(hosts_by_status(&m)["Connected"], 8);
 
     // The events of host 5, in order, through the API ...
     let victim = &uuids[5];
-    let events = api.status_events(victim);
+    let events = status_events(&api, victim);
     let pairs: Vec<(String, String, String)> = events
         .iter()
         .map(|e| {

@@ -8,12 +8,11 @@
 use std::path::Path;
 use std::time::Duration;
 
+use hostplane_testkit::api::Api;
 use hostplane_testkit::python;
 use hostplane_testkit::server::Server;
 use hostplane_testkit::sshd::{SshdHost, SshdOptions};
 use reqwest::blocking::Client;
-use serde_json::{json, Value};
-use sha2::Digest;
 
 #[test]
 fn openapi_document_drives_a_real_server() {
@@ -46,33 +45,9 @@ fn openapi_document_drives_a_real_server() {
     );
 
     // Test users are not root: the takeover flag goes to the login user's home.
-    let pw = hex::encode(sha2::Sha512::digest(b"password"));
-    let login: Value = http
-        .put(format!("{}/zstack/v1/accounts/login", server.base))
-        .json(&json!({"logInByAccount": {"accountName": "admin", "password": pw}}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let session = login["inventory"]["uuid"].as_str().unwrap();
-    let r: Value = http
-        .put(format!(
-            "{}/zstack/v1/global-configurations/kvm/takeOverFlagPath/actions",
-            server.base
-        ))
-        .header("Authorization", format!("OAuth {session}"))
-        .json(&json!({"updateGlobalConfig": {"value": "~/.hostplane/takeOver"}}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let location = r["location"].as_str().expect("a job").to_string();
-    for _ in 0..100 {
-        if http.get(&location).send().unwrap().status().as_u16() == 200 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    Api::admin(&server.base)
+        .set_config("kvm", "takeOverFlagPath", "~/.hostplane/takeOver")
+        .ok();
 
     let host = SshdHost::start(SshdOptions::default());
     let apis: Vec<&str> = hostplane_server::domain::api::APIS

@@ -22,122 +22,32 @@ use std::time::{Duration, Instant};
 
 use hostplane_sim::config::{Faults, HostGroup, SimConfig, SimFacts};
 use hostplane_sim::{FaultChange, Sim};
+use hostplane_testkit::api::Api;
 use hostplane_testkit::server::{Server, ServerOptions};
 use hostplane_testkit::webdriver::Browser;
 use reqwest::blocking::Client;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use sha2::Digest;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
-struct Api {
-    base: String,
-    session: String,
-    http: Client,
+/// The uuid of the `resource` named `name`.
+fn uuid_of(api: &Api, resource: &str, name: &str) -> String {
+    let items = api.query_where(resource, &[&format!("name={name}")]);
+    items[0]["uuid"].as_str().expect("uuid").to_string()
 }
 
-impl Api {
-    fn login(base: &str) -> Api {
-        let http = Client::builder().timeout(SECS(60)).build().unwrap();
-        let pw = hex::encode(sha2::Sha512::digest(b"password"));
-        let r: Value = http
-            .put(format!("{base}/zstack/v1/accounts/login"))
-            .json(&json!({"logInByAccount": {"accountName": "admin", "password": pw}}))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        Api {
-            base: base.to_string(),
-            session: r["inventory"]["uuid"]
-                .as_str()
-                .expect("session")
-                .to_string(),
-            http,
-        }
-    }
-
-    fn req(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut r = self
-            .http
-            .request(method, format!("{}/zstack/v1{path}", self.base))
-            .header("Authorization", format!("OAuth {}", self.session));
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().unwrap_or(Value::Null))
-    }
-
-    fn submit(&self, method: Method, path: &str, body: Value) -> String {
-        let (status, b) = self.req(method, path, Some(body));
-        assert_eq!(status, 202, "{path}: {b}");
-        b["location"].as_str().unwrap().to_string()
-    }
-
-    fn wait(&self, location: &str) -> Value {
-        let deadline = Instant::now() + SECS(120);
-        loop {
-            let resp = self.http.get(location).send().unwrap();
-            if resp.status().as_u16() != 202 {
-                return resp.json().unwrap();
-            }
-            assert!(Instant::now() < deadline, "job {location} still running");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn call(&self, method: Method, path: &str, body: Value) -> Value {
-        let r = self.wait(&self.submit(method, path, body));
-        assert!(r.get("error").is_none(), "{path}: {r}");
-        r
-    }
-
-    fn set_config(&self, category: &str, name: &str, value: &str) {
-        self.call(
-            Method::PUT,
-            &format!("/global-configurations/{category}/{name}/actions"),
-            json!({"updateGlobalConfig": {"value": value}}),
-        );
-    }
-
-    fn query(&self, resource: &str, q: &[&str]) -> Vec<Value> {
-        let mut path = format!("/{resource}?limit=1000");
-        for c in q {
-            path.push_str("&q=");
-            path.push_str(&form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>());
-        }
-        let (status, b) = self.req(Method::GET, &path, None);
-        assert_eq!(status, 200, "{path}: {b}");
-        b["inventories"].as_array().cloned().unwrap_or_default()
-    }
-
-    fn count(&self, resource: &str, q: &[&str]) -> u64 {
-        let mut path = format!("/{resource}?count=true");
-        for c in q {
-            path.push_str("&q=");
-            path.push_str(&form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>());
-        }
-        let (status, b) = self.req(Method::GET, &path, None);
-        assert_eq!(status, 200, "{path}: {b}");
-        b["total"].as_u64().expect("total")
-    }
-
-    fn uuid_of(&self, resource: &str, name: &str) -> String {
-        let items = self.query(resource, &[&format!("name={name}")]);
-        items[0]["uuid"].as_str().expect("uuid").to_string()
-    }
-
-    fn add_host(&self, name: &str, ip: Ipv4Addr, port: u16, cluster: &str) -> String {
-        self.submit(
-            Method::POST,
-            "/hosts/kvm",
+/// Start adding a simulated host; the job's location.
+fn add_host(api: &Api, name: &str, ip: Ipv4Addr, port: u16, cluster: &str) -> String {
+    api.submit(
+        Method::POST,
+        "/hosts/kvm",
+        Some(
             json!({"params": {"name": name, "managementIp": ip.to_string(), "sshPort": port,
-                "username": "root", "password": "password", "clusterUuid": cluster}}),
-        )
-    }
+            "username": "root", "password": "password", "clusterUuid": cluster}}),
+        ),
+    )
 }
 
 fn workspace_root() -> PathBuf {
@@ -230,7 +140,7 @@ fn console_walkthrough() {
     let (ubuntu, rockies, fan, slow_host) = (&hosts[0..8], &hosts[8..11], &hosts[11], &hosts[12]);
 
     let server = server();
-    let api = Api::login(&server.base);
+    let api = Api::admin(&server.base);
     let b = Browser::start();
     let base = &server.base;
 
@@ -256,10 +166,10 @@ fn console_walkthrough() {
         b.click_css("#cluster-create");
         b.wait(&format!("tr[data-cluster=\"{name}\"]"), SECS(20));
     }
-    assert_eq!(api.count("zones", &["name=dc-east"]), 1);
-    assert_eq!(api.count("clusters", &["zone.name=dc-east"]), 3);
-    let c1 = api.uuid_of("clusters", "compute-1");
-    let c2 = api.uuid_of("clusters", "compute-2");
+    assert_eq!(api.count_where("zones", &["name=dc-east"]), 1);
+    assert_eq!(api.count_where("clusters", &["zone.name=dc-east"]), 3);
+    let c1 = uuid_of(&api, "clusters", "compute-1");
+    let c2 = uuid_of(&api, "clusters", "compute-2");
 
     // Add a (slow) host through the form and watch its steps.
     b.goto(&format!("{base}/#/add-host"));
@@ -324,7 +234,7 @@ fn console_walkthrough() {
         SECS(5),
     );
     screenshot(&b, "add-host-failed");
-    assert_eq!(api.count("hosts", &["name=bad-password"]), 0);
+    assert_eq!(api.count_where("hosts", &["name=bad-password"]), 0);
 
     // "Check first": every check of the add at once, nothing added.
     b.click_css("#add-check");
@@ -345,7 +255,7 @@ fn console_walkthrough() {
         SECS(5),
     );
     screenshot(&b, "add-host-check-first");
-    assert_eq!(api.count("hosts", &["name=bad-password"]), 0);
+    assert_eq!(api.count_where("hosts", &["name=bad-password"]), 0);
     // An edit makes the check stale: its verdict goes rather than speak for other values.
     b.fill("#add-password", "another");
     b.wait_gone("#check-result", SECS(5));
@@ -354,24 +264,36 @@ fn console_walkthrough() {
     // The rest of the fleet through the API.
     let mut jobs = Vec::new();
     for (i, h) in ubuntu.iter().enumerate() {
-        jobs.push(api.add_host(&format!("rack1-node{:02}", i + 1), h.ip, h.port, &c1));
+        jobs.push(add_host(
+            &api,
+            &format!("rack1-node{:02}", i + 1),
+            h.ip,
+            h.port,
+            &c1,
+        ));
     }
     for (i, h) in rockies.iter().enumerate() {
-        jobs.push(api.add_host(&format!("rack2-node{:02}", i + 1), h.ip, h.port, &c2));
+        jobs.push(add_host(
+            &api,
+            &format!("rack2-node{:02}", i + 1),
+            h.ip,
+            h.port,
+            &c2,
+        ));
     }
-    jobs.push(api.add_host("rack3-node02", fan.ip, fan.port, &c1));
+    jobs.push(add_host(&api, "rack3-node02", fan.ip, fan.port, &c1));
     for j in jobs {
-        let r = api.wait(&j);
+        let r = api.poll(&j).ok();
         assert_eq!(r["inventory"]["status"], "Connected", "{r}");
     }
-    let fan_uuid = api.uuid_of("hosts", "rack3-node02");
+    let fan_uuid = uuid_of(&api, "hosts", "rack3-node02");
 
     // The overview shows what the API says.
     b.goto(&format!("{base}/#/overview"));
     b.wait_text("[data-stat=\"hosts-total\"]", SECS(20), |t| t == "13");
     for status in ["Connected", "Connecting", "Disconnected"] {
         let want = api
-            .count("hosts", &[&format!("status={status}")])
+            .count_where("hosts", &[&format!("status={status}")])
             .to_string();
         assert_eq!(
             b.text_of(&format!("[data-stat=\"hosts-{status}\"]")),
@@ -380,7 +302,9 @@ fn console_walkthrough() {
         );
     }
     for state in ["Enabled", "Disabled", "PreMaintenance", "Maintenance"] {
-        let want = api.count("hosts", &[&format!("state={state}")]).to_string();
+        let want = api
+            .count_where("hosts", &[&format!("state={state}")])
+            .to_string();
         assert_eq!(
             b.text_of(&format!("[data-stat=\"hosts-{state}\"]")),
             want,
@@ -389,17 +313,17 @@ fn console_walkthrough() {
     }
     assert_eq!(
         b.text_of("[data-stat=\"zones\"]"),
-        api.count("zones", &[]).to_string()
+        api.count_where("zones", &[]).to_string()
     );
     assert_eq!(
         b.text_of("[data-stat=\"clusters\"]"),
-        api.count("clusters", &[]).to_string()
+        api.count_where("clusters", &[]).to_string()
     );
     assert_eq!(
         b.text_of("[data-stat=\"management-nodes\"]"),
-        api.count("management-nodes", &[]).to_string()
+        api.count_where("management-nodes", &[]).to_string()
     );
-    let all = api.query("hosts", &[]);
+    let all = api.query_where("hosts", &[]);
     let cpu: i64 = all
         .iter()
         .map(|h| h["totalCpuCapacity"].as_i64().unwrap())
@@ -438,7 +362,7 @@ fn console_walkthrough() {
     b.wait("#hosts-count[data-total=\"13\"]", SECS(20));
     b.fill("#search", "cpuNum>32");
     b.click_css("#search-submit");
-    let want = api.count("hosts", &["cpuNum>32"]);
+    let want = api.count_where("hosts", &["cpuNum>32"]);
     assert_eq!(want, 3);
     b.wait(&format!("#hosts-count[data-total=\"{want}\"]"), SECS(20));
     b.fill("#search", "cluster.name=compute-1 fanStatus=Error");
@@ -472,7 +396,7 @@ fn console_walkthrough() {
 
     // One host: facts, then maintenance, enable, reconnect, a changed key, rename, delete.
     let victim = &ubuntu[1];
-    let uuid = api.uuid_of("hosts", "rack1-node02");
+    let uuid = uuid_of(&api, "hosts", "rack1-node02");
     b.wait(
         &format!("#hosts-table tr[data-host=\"{uuid}\"] a"),
         SECS(20),
@@ -503,7 +427,7 @@ fn console_walkthrough() {
     b.click_css("#confirm-maintain");
     b.wait_text("#host-state", SECS(30), |t| t == "Maintenance");
     assert_eq!(
-        api.query("hosts", &[&format!("uuid={uuid}")])[0]["state"],
+        api.query_where("hosts", &[&format!("uuid={uuid}")])[0]["state"],
         "Maintenance"
     );
     b.click_css("#action-enable");
@@ -532,7 +456,7 @@ fn console_walkthrough() {
     b.wait_text("#action-result .ok-box", SECS(30), |t| t.contains("Re-pin"));
     b.wait_text("#host-status", SECS(30), |t| t == "Connected");
     assert_eq!(
-        api.query("hosts", &[&format!("uuid={uuid}")])[0]["status"],
+        api.query_where("hosts", &[&format!("uuid={uuid}")])[0]["status"],
         "Connected"
     );
     b.wait_text("#fact-fingerprint", SECS(10), |t| t == new_fp);
@@ -541,13 +465,13 @@ fn console_walkthrough() {
     b.fill("#rename-input", "rack1-node02-renamed");
     b.click_css("#confirm-rename");
     b.wait_text("#host-title", SECS(30), |t| t == "rack1-node02-renamed");
-    assert_eq!(api.count("hosts", &["name=rack1-node02-renamed"]), 1);
+    assert_eq!(api.count_where("hosts", &["name=rack1-node02-renamed"]), 1);
 
     b.click_css("#action-delete");
     b.click_css("#delete-Enforcing");
     b.click_css("#confirm-delete");
     b.wait("#hosts-title", SECS(30));
-    assert_eq!(api.count("hosts", &[&format!("uuid={uuid}")]), 0);
+    assert_eq!(api.count_where("hosts", &[&format!("uuid={uuid}")]), 0);
     b.wait("#hosts-count[data-total=\"12\"]", SECS(20));
 
     // Settings: a refused value is explained; a good one is saved.
@@ -561,7 +485,7 @@ fn console_walkthrough() {
     b.fill(&format!("{row} input"), "30");
     b.click_css(&format!("{row} button[type=submit]"));
     b.wait(&format!("{row} .ok-text"), SECS(20));
-    let cfg = api.query(
+    let cfg = api.query_where(
         "global-configurations",
         &["category=host", "name=ping.interval"],
     );
@@ -570,7 +494,7 @@ fn console_walkthrough() {
     // Deleting a cluster says first what goes with it; an empty one goes.
     b.goto(&format!("{base}/#/zones"));
     b.click_css("tr[data-cluster=\"compute-1\"] [data-action=\"delete-cluster\"]");
-    let hosts_in_c1 = api.count("hosts", &[&format!("clusterUuid={c1}")]);
+    let hosts_in_c1 = api.count_where("hosts", &[&format!("clusterUuid={c1}")]);
     assert_eq!(
         b.text_of("#cascade [data-cascade=\"hosts\"]"),
         hosts_in_c1.to_string()
@@ -578,7 +502,7 @@ fn console_walkthrough() {
     screenshot(&b, "zones-delete");
     b.key("\u{E00C}"); // Escape closes the dialog: nothing deleted
     b.wait_gone("#dialog-zc-delete[open]", SECS(5));
-    assert_eq!(api.count("clusters", &["name=compute-1"]), 1);
+    assert_eq!(api.count_where("clusters", &["name=compute-1"]), 1);
     b.click_css("tr[data-zone=\"dc-east\"] [data-action=\"delete-zone\"]");
     assert_eq!(b.text_of("#cascade [data-cascade=\"clusters\"]"), "3");
     b.key("\u{E00C}");
@@ -586,7 +510,7 @@ fn console_walkthrough() {
     b.click_css("tr[data-cluster=\"spare\"] [data-action=\"delete-cluster\"]");
     b.click_css("#zc-confirm-delete");
     b.wait_gone("tr[data-cluster=\"spare\"]", SECS(30));
-    assert_eq!(api.count("clusters", &["name=spare"]), 0);
+    assert_eq!(api.count_where("clusters", &["name=spare"]), 0);
 
     // Recent failed jobs on the overview: the failed add, with its step.
     b.goto(&format!("{base}/#/overview"));
@@ -618,7 +542,7 @@ fn console_live_status_and_session_expiry() {
         .expect("start the simulator");
     let server = server();
     let base = &server.base;
-    let api = Api::login(base);
+    let api = Api::admin(base);
 
     // The console takes `/` and `/console/...`, and nothing of the API.
     let http = Client::new();
@@ -655,22 +579,28 @@ fn console_live_status_and_session_expiry() {
         .unwrap();
     assert_eq!(r.status(), 404);
 
-    let zone = api.call(Method::POST, "/zones", json!({"params": {"name": "z"}}));
-    let zone = zone["inventory"]["uuid"].as_str().unwrap().to_string();
-    let cluster = api.call(
-        Method::POST,
-        "/clusters",
-        json!({"params": {"name": "c", "zoneUuid": zone, "hypervisorType": "KVM"}}),
-    );
-    let cluster = cluster["inventory"]["uuid"].as_str().unwrap().to_string();
+    let zone = api.create_zone("z")["uuid"].as_str().unwrap().to_string();
+    let cluster = api.create_cluster(&zone, "c")["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // Fast pings, so the server notices a dead host within about a second.
-    api.set_config("host", "ping.interval", "1");
-    api.set_config("host", "ping.maxFailure", "1");
-    api.set_config("host", "ping.timeout", "2");
-    api.set_config("host", "ping.sleepPeriodAfterFailure", "0");
+    api.set_config("host", "ping.interval", "1").ok();
+    api.set_config("host", "ping.maxFailure", "1").ok();
+    api.set_config("host", "ping.timeout", "2").ok();
+    api.set_config("host", "ping.sleepPeriodAfterFailure", "0")
+        .ok();
     let mut uuids = Vec::new();
     for (i, h) in sim.hosts().iter().enumerate() {
-        let r = api.wait(&api.add_host(&format!("live-{i}"), h.ip, h.port, &cluster));
+        let r = api
+            .poll(&add_host(
+                &api,
+                &format!("live-{i}"),
+                h.ip,
+                h.port,
+                &cluster,
+            ))
+            .ok();
         assert_eq!(r["inventory"]["status"], "Connected", "{r}");
         uuids.push(r["inventory"]["uuid"].as_str().unwrap().to_string());
     }
@@ -737,7 +667,7 @@ fn console_live_status_and_session_expiry() {
     sim.hosts()[1].set_down(false);
 
     // Sessions of 3 s: log in again; the console returns to the login page on its own.
-    api.set_config("identity", "session.timeout", "3");
+    api.set_config("identity", "session.timeout", "3").ok();
     b.click_css("#logout");
     b.wait("#login-password", SECS(10));
     browser_login(&b);
