@@ -124,6 +124,15 @@ impl Error {
             ..Self::new(code, details)
         }
     }
+    /// The fix for a failure of the store itself (unreachable, or its disk full), as opposed
+    /// to a failure of the work: None for any other error.
+    pub fn store_hint(&self) -> Option<&'static str> {
+        match self.opaque.as_ref()?.get("reason")?.as_str()? {
+            STORE_UNAVAILABLE => Some(STORE_UNAVAILABLE_HINT),
+            STORE_FULL => Some(STORE_FULL_HINT),
+            _ => None,
+        }
+    }
     pub fn with_opaque(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.opaque
             .get_or_insert_with(Map::new)
@@ -216,6 +225,21 @@ pub const STORE_UNAVAILABLE: &str = "STORE.UNAVAILABLE";
 /// Its fix.
 pub const STORE_UNAVAILABLE_HINT: &str = "hostplane reconnects to the database by itself: check that the database server runs and is reachable from the management server, then call the API again";
 
+/// The reason of a store failure that means the database's disk is full.
+pub const STORE_FULL: &str = "STORE.FULL";
+/// Its fix.
+pub const STORE_FULL_HINT: &str = "the disk that holds the database is full (SQLite: the file system of the data directory; PostgreSQL: the database server's data directory): free space there; hostplane goes on by itself, then call the API again";
+
+/// Whether a store error means the database's disk is full: SQLite's SQLITE_FULL (13, in the
+/// low byte of an extended code), PostgreSQL's `disk_full` (53100).
+pub fn store_full(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(d) = e else {
+        return false;
+    };
+    d.code()
+        .is_some_and(|c| c == "53100" || c.parse::<i32>().is_ok_and(|n| n & 0xff == 13))
+}
+
 /// Whether a store error means the database cannot be reached (down, restarting, the network
 /// gone, every connection busy), as opposed to a statement that failed.
 pub fn store_unavailable(e: &sqlx::Error) -> bool {
@@ -243,6 +267,10 @@ impl From<sqlx::Error> for Error {
             Error::internal_logged("reaching the database", e)
                 .with_opaque("reason", STORE_UNAVAILABLE)
                 .with_opaque("hint", STORE_UNAVAILABLE_HINT)
+        } else if store_full(&e) {
+            Error::internal_logged("writing to the database (its disk is full)", e)
+                .with_opaque("reason", STORE_FULL)
+                .with_opaque("hint", STORE_FULL_HINT)
         } else {
             Error::internal_logged("a database operation", e)
         }

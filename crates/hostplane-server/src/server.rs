@@ -202,8 +202,9 @@ pub async fn run(
             // JSON logs stay one JSON object per line: the notice is a log line there.
             tracing::info!(notice = %notice.trim(), "first start");
         } else {
-            print!("{notice}");
-            let _ = std::io::stdout().flush();
+            // Never print!: it panics when stdout cannot be written (its disk full).
+            let mut out = std::io::stdout();
+            let _ = out.write_all(notice.as_bytes()).and_then(|()| out.flush());
         }
     } else if identity::admin_has_default_password(&app.store).await? {
         tracing::warn!(

@@ -18,6 +18,9 @@ pub struct ServerOptions {
     pub database_url: Option<String>,
     /// Extra environment (e.g. HOSTPLANE_ADMIN_PASSWORD).
     pub env: Vec<(String, String)>,
+    /// Run in this (existing, empty) directory instead of a new one under the temp directory:
+    /// say, a small file system a test can fill.
+    pub data_dir: Option<PathBuf>,
 }
 
 pub struct Server {
@@ -41,13 +44,19 @@ impl Server {
     /// Start the server binary `bin` and wait until it answers.
     pub fn start(bin: &Path, opts: ServerOptions) -> Server {
         static N: AtomicU32 = AtomicU32::new(0);
-        let data_dir = std::env::temp_dir().join(format!(
-            "hostplane-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&data_dir);
-        std::fs::create_dir_all(&data_dir).unwrap();
+        let data_dir = match &opts.data_dir {
+            Some(dir) => dir.clone(),
+            None => {
+                let dir = std::env::temp_dir().join(format!(
+                    "hostplane-test-{}-{}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::SeqCst)
+                ));
+                let _ = std::fs::remove_dir_all(&dir);
+                std::fs::create_dir_all(&dir).unwrap();
+                dir
+            }
+        };
         let port = free_port();
         let mut s = Server {
             port,

@@ -4,6 +4,11 @@
 //! fields (`host.uuid`, `error`, ...) and the fields of every span it happened in, flattened to
 //! the top level: `request_id`, `method` and `route` of the HTTP request, `job` and `api` of an
 //! asynchronous call's job. The default (anything else) stays tracing's plain text.
+//!
+//! Both are built with `log_internal_errors(false)`: a line that cannot be written (the log's
+//! disk full, its pipe closed) is lost, and nothing else. tracing-subscriber would otherwise
+//! report the failure with `eprintln!`, which panics when stderr fails too — in whatever task
+//! logged: an HTTP connection, a host's ping task, a job.
 
 use std::fmt;
 
@@ -22,6 +27,7 @@ pub fn init_json(filter: EnvFilter) -> bool {
     }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .log_internal_errors(false) // kept by event_format
         .fmt_fields(JsonFields::new())
         .event_format(JsonLine)
         .init();

@@ -5,7 +5,7 @@
 //! and its `--help` lists only those. The server logs to stdout, in colour only when stdout is
 //! a terminal (and never with `NO_COLOR` or `HOSTPLANE_LOG_FORMAT=json`).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 mod logging;
 
@@ -43,6 +43,7 @@ fn serve_main(serve: ServeCli) -> i32 {
         tracing_subscriber::fmt()
             .with_env_filter(filter())
             .with_ansi(std::io::stdout().is_terminal() && !no_color)
+            .log_internal_errors(false)
             .init();
     }
     let run = tokio::runtime::Runtime::new()
@@ -56,7 +57,7 @@ fn serve_main(serve: ServeCli) -> i32 {
     match run {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("hostplane serve: {e:#}");
+            let _ = writeln!(std::io::stderr(), "hostplane serve: {e:#}");
             1
         }
     }

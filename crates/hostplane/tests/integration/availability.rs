@@ -1,7 +1,8 @@
 //! Availability as an operator meets it: the API is up at once whatever the store holds, waits
 //! that are pointless end, a stop is graceful, a crash (kill -9) in the middle of concurrent
 //! adds, deletes, reconnects and state changes leaves every operation ended and nothing half
-//! done, and a PostgreSQL restart under load is answered clearly and recovered from.
+//! done, a PostgreSQL restart under load is answered clearly and recovered from, and so is a
+//! full disk under the embedded SQLite.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -638,7 +639,7 @@ fn postgres_restart_under_load() {
         Path::new(env!("CARGO_BIN_EXE_hostplane")),
         ServerOptions {
             database_url: Some(pg.url.clone()),
-            env: vec![],
+            ..Default::default()
         },
     );
     let mut api = Api::new(&server.base);
@@ -777,6 +778,145 @@ fn postgres_restart_under_load() {
     pg.start_again();
     env.server.wait_ready(Duration::from_secs(30));
     assert_eq!(env.api.query("/hosts?count=true")["total"], 2);
+}
+
+/// A small tmpfs mounted on a new directory, unmounted when dropped.
+struct SmallDisk {
+    path: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(name: &str, size: &str) -> SmallDisk {
+        let path =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+        let _ = std::process::Command::new("umount").arg(&path).status();
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mount a tmpfs (the tests run as root)");
+        SmallDisk { path }
+    }
+
+    /// Take every free byte: a file written until the file system refuses.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.path.join("filler")).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.write_all(&[0u8; 512]);
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.path.join("filler")).unwrap();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let kept = self.path.with_extension("log");
+            let _ = std::fs::copy(self.path.join("server.log"), &kept);
+            eprintln!(
+                "server log (up to the full disk) kept in {}",
+                kept.display()
+            );
+        }
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.path)
+            .status();
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// The disk under the embedded SQLite (and the server's log) fills up: calls that must write
+/// answer 503 with reason `STORE.FULL` and a fix (not a bare internal error), reads still
+/// answer, log lines that cannot be written take nothing down (they used to panic the task that
+/// logged, and so cut HTTP connections), a connected host is not marked Disconnected for it,
+/// and everything goes on by itself once space is freed.
+#[test]
+fn a_full_disk_is_named_and_outlived() {
+    let disk = SmallDisk::mount("avail-full", "24m");
+    let server = Server::start(
+        Path::new(env!("CARGO_BIN_EXE_hostplane")),
+        ServerOptions {
+            data_dir: Some(disk.path.clone()),
+            ..Default::default()
+        },
+    );
+    let api = Api::admin(&server.base);
+    let cluster = prepare(&api);
+    let h = sshd();
+    let uuid = api.post("/hosts/kvm", add_params(&cluster, &h, "h0")).ok()["inventory"]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    api.set_config("host", "ping.interval", "1").ok();
+    api.set_config("host", "ping.maxFailure", "1").ok();
+
+    disk.fill();
+    // A change: SQLite may still have room in its own files for a few, then it has none.
+    let create = |name: &str| {
+        let r = api.send(
+            Method::POST,
+            "/zstack/v1/zones",
+            Some(json!({"params": {"name": name}})),
+            &[],
+        );
+        match r.body["location"].as_str() {
+            Some(loc) if r.status == 202 => api.poll(loc),
+            _ => r,
+        }
+    };
+    let mut refused = None;
+    for i in 0..500 {
+        let r = create(&format!("full-{i}"));
+        if r.status != 200 || r.body.get("error").is_some() {
+            refused = Some(r);
+            break;
+        }
+    }
+    let r = refused.expect("a full disk refused no write");
+    let err = if r.body["error"].is_object() {
+        &r.body["error"]
+    } else {
+        &r.body
+    };
+    assert_eq!(err["code"], "SYS.1000", "{}", r.text);
+    assert_eq!(err["opaque"]["reason"], "STORE.FULL", "{}", r.text);
+    assert!(
+        err["opaque"]["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("disk") && h.contains("free space")),
+        "{}",
+        r.text
+    );
+    assert!(
+        err["details"].as_str().unwrap().contains("disk is full"),
+        "{}",
+        r.text
+    );
+    // Reads still answer, and the host is not marked Disconnected for the store's trouble.
+    for _ in 0..4 {
+        assert_eq!(api.get("/zones?count=true").status, 200);
+        assert_eq!(status_of(&api, &uuid)["status"], "Connected");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+
+    disk.free();
+    let took = wait_until(
+        Duration::from_secs(15),
+        "writes go on once space is freed",
+        || create("after").status == 200,
+    );
+    eprintln!("writes went on {took:?} after space was freed");
+    assert_eq!(api.query("/zones?q=name=after&count=true")["total"], 1);
+    assert_eq!(status_of(&api, &uuid)["status"], "Connected");
 }
 
 both_stores!(

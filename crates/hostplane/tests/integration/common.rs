@@ -42,6 +42,7 @@ impl Env {
         let opts = ServerOptions {
             database_url: pg.as_ref().map(|d| d.url.clone()),
             env,
+            ..Default::default()
         };
         let server = Server::start(std::path::Path::new(env!("CARGO_BIN_EXE_hostplane")), opts);
         let mut api = Api::new(&server.base);

@@ -138,6 +138,7 @@ impl Plane {
                     ("HOSTPLANE_SECRET_KEY".into(), KEY.into()),
                     ("HOSTPLANE_SSH_SOURCE_ADDRESS".into(), source.to_string()),
                 ],
+                ..Default::default()
             },
         );
         let mut api = Api::new(&server.base);

@@ -415,6 +415,7 @@ fn metrics_endpoint(db: Db) {
         ServerOptions {
             database_url: pg,
             env: vec![("HOSTPLANE_METRICS_TOKEN".into(), "t0ken".into())],
+            ..Default::default()
         },
     );
     let url = format!("{}/metrics", guarded.base);

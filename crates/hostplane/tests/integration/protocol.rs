@@ -267,6 +267,7 @@ fn admin_password_from_env(db: Db) {
     let opts = hostplane_testkit::server::ServerOptions {
         database_url: pg.as_ref().map(|d| d.url.clone()),
         env: vec![("HOSTPLANE_ADMIN_PASSWORD".into(), "s3cret!".into())],
+        ..Default::default()
     };
     let server = hostplane_testkit::server::Server::start(
         std::path::Path::new(env!("CARGO_BIN_EXE_hostplane")),

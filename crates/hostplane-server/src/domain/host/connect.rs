@@ -323,16 +323,9 @@ fn with_hint(e: Error, step: &str) -> Error {
     if has(&e, "hint") {
         return e;
     }
-    let hint = if e
-        .opaque
-        .as_ref()
-        .and_then(|o| o.get("reason"))
-        .is_some_and(|r| r == crate::error::STORE_UNAVAILABLE)
-    {
-        crate::error::STORE_UNAVAILABLE_HINT
-    } else {
-        "see the details and the server log for the cause; fix it, then call ReconnectHost (or add the host again)"
-    };
+    let hint = e.store_hint().unwrap_or(
+        "see the details and the server log for the cause; fix it, then call ReconnectHost (or add the host again)",
+    );
     e.with_opaque("hint", hint)
 }
 

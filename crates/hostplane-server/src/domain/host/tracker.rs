@@ -685,12 +685,9 @@ async fn settle_stale_connecting(app: &Arc<App>, uuid: &str) {
     }
 }
 
-/// Whether an error came from the store being unavailable (not from the host).
+/// Whether an error came from the store (unreachable, its disk full), not from the host.
 fn store_failed(e: &crate::error::Error) -> bool {
-    e.opaque
-        .as_ref()
-        .and_then(|o| o.get("reason"))
-        .is_some_and(|r| r == crate::error::STORE_UNAVAILABLE)
+    e.store_hint().is_some()
 }
 
 /// What [`recover`] found.
