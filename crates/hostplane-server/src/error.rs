@@ -250,10 +250,12 @@ pub fn store_unavailable(e: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => true,
         // PostgreSQL: connection exceptions (08), operator intervention such as a shutdown
-        // (57P01-57P03), and "the database system is starting up" (57P03).
+        // (57P01-57P03), "the database system is starting up" (57P03), and every connection
+        // slot taken (53300 too_many_connections: other clients, or too many nodes for
+        // max_connections).
         sqlx::Error::Database(d) => d
             .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
         _ => false,
     }
 }
@@ -280,6 +282,62 @@ impl From<sqlx::Error> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database error with this code, as a driver reports it.
+    #[derive(Debug)]
+    struct Db(&'static str);
+
+    impl std::fmt::Display for Db {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "database error {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Db {}
+
+    impl sqlx::error::DatabaseError for Db {
+        fn message(&self) -> &str {
+            "test"
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    #[test]
+    fn store_failures_get_their_reason_and_fix() {
+        let reason = |code: &'static str| {
+            let e: Error = sqlx::Error::Database(Box::new(Db(code))).into();
+            assert_eq!(e.code, Code::Internal);
+            let r = e.opaque.as_ref().and_then(|o| o.get("reason")).cloned();
+            assert_eq!(e.store_hint().is_some(), r.is_some(), "{code}");
+            r.and_then(|r| r.as_str().map(str::to_string))
+        };
+        // SQLite: SQLITE_FULL, plain and in an extended code's low byte; SQLITE_BUSY is not.
+        assert_eq!(reason("13").as_deref(), Some(STORE_FULL));
+        assert_eq!(reason("269").as_deref(), Some(STORE_FULL));
+        assert_eq!(reason("5"), None);
+        // PostgreSQL: disk_full; connection trouble, a shutdown, every connection slot taken.
+        assert_eq!(reason("53100").as_deref(), Some(STORE_FULL));
+        for code in ["08006", "57P01", "57P03", "53300"] {
+            assert_eq!(reason(code).as_deref(), Some(STORE_UNAVAILABLE), "{code}");
+        }
+        // A statement that failed for its own reasons is a plain internal error.
+        assert_eq!(reason("23505"), None);
+        assert_eq!(reason("42P01"), None);
+    }
 
     #[test]
     fn error_code_json_round_trips() {
