@@ -231,13 +231,15 @@ pub const STORE_FULL: &str = "STORE.FULL";
 pub const STORE_FULL_HINT: &str = "the disk that holds the database is full (SQLite: the file system of the data directory; PostgreSQL: the database server's data directory): free space there; hostplane goes on by itself, then call the API again";
 
 /// Whether a store error means the database's disk is full: SQLite's SQLITE_FULL (13, in the
-/// low byte of an extended code), PostgreSQL's `disk_full` (53100).
+/// low byte of an extended code; SQLite's codes have at most 4 digits), PostgreSQL's
+/// `disk_full` (53100; its codes have 5 characters).
 pub fn store_full(e: &sqlx::Error) -> bool {
     let sqlx::Error::Database(d) = e else {
         return false;
     };
-    d.code()
-        .is_some_and(|c| c == "53100" || c.parse::<i32>().is_ok_and(|n| n & 0xff == 13))
+    d.code().is_some_and(|c| {
+        c == "53100" || (c.len() < 5 && c.parse::<i32>().is_ok_and(|n| n & 0xff == 13))
+    })
 }
 
 /// Whether a store error means the database cannot be reached (down, restarting, the network
@@ -334,8 +336,10 @@ mod tests {
         for code in ["08006", "57P01", "57P03", "53300"] {
             assert_eq!(reason(code).as_deref(), Some(STORE_UNAVAILABLE), "{code}");
         }
-        // A statement that failed for its own reasons is a plain internal error.
+        // A statement that failed for its own reasons is a plain internal error (22541 has
+        // SQLITE_FULL's low byte: a PostgreSQL code is never read as SQLite's).
         assert_eq!(reason("23505"), None);
+        assert_eq!(reason("22541"), None);
         assert_eq!(reason("42P01"), None);
     }
 
