@@ -162,7 +162,7 @@ config_keys! {
     HOST_PING_TIMEOUT: Duration = ("host", "ping.timeout", "10", Check::Long(1, 3600), Live, "seconds one ping try may take");
     HOST_PING_MAX_FAILURE: i64 = ("host", "ping.maxFailure", "3", Check::Long(1, 100), Live, "consecutive failed tries before a host is Disconnected");
     HOST_PING_SLEEP_AFTER_FAILURE: Duration = ("host", "ping.sleepPeriodAfterFailure", "1", Check::Long(0, 3600), Live, "seconds between ping tries");
-    HOST_PING_PARALLELISM: i64 = ("host", "ping.parallelismDegree", "100", Check::Long(1, 100000), Live, "ping tries running at once (a try still waiting after 2 s, a silent host, makes room and waits among at most 4 times this many slow tries)");
+    HOST_PING_PARALLELISM: i64 = ("host", "ping.parallelismDegree", "100", Check::Long(1, 100000), Live, "ping tries running at once (a try still waiting after 2 s, a silent host, makes room for the next when it can wait among at most 4 times this many slow tries)");
     HOST_PING_REUSE_SESSION: bool = ("host", "ping.reuseSession", "false", Check::Bool, Live, "hostplane: ping over one persistent SSH session per host, every round (false: log in only every ping.loginEvery rounds and probe sshd in between)");
     HOST_PING_LOGIN_EVERY: i64 = ("host", "ping.loginEvery", "5", Check::Long(1, 1000), Live, "hostplane: without reuseSession, every Nth ping logs in (host key checked, takeover flag refreshed); the others read sshd's identification line, no login (1: log in for every ping)");
     HOST_AUTO_RECONNECT: bool = ("host", "connection.autoReconnectOnError", "true", Check::Bool, Live, "reconnect a host automatically when it answers again after ping failures");

@@ -260,6 +260,17 @@ impl Gate {
             notified.await;
         }
     }
+
+    /// Enter only if there is room now.
+    pub(crate) fn try_enter(&self, limit: usize) -> Option<GateGuard<'_>> {
+        let mut n = self.running.lock().expect("gate");
+        if *n < limit.max(1) {
+            *n += 1;
+            Some(GateGuard(self))
+        } else {
+            None
+        }
+    }
 }
 
 impl Drop for GateGuard<'_> {

@@ -6,8 +6,9 @@
 //! - Connected → ping. Up to `host.ping.maxFailure` tries, `host.ping.sleepPeriodAfterFailure`
 //!   seconds apart, each bounded by `host.ping.timeout`; all tries failed → Disconnected. At
 //!   most `host.ping.parallelismDegree` tries run at once; a try still running after 2 s (a
-//!   silent host) leaves its slot and waits out its timeout among at most 4 × that many slow
-//!   tries, so silent hosts never hold up the pings of the hosts that answer. A try is one of:
+//!   silent host) leaves its slot when there is room among at most 4 × that many slow tries,
+//!   and waits out its timeout there, so silent hosts do not hold up the pings of the hosts
+//!   that answer. A try is one of:
 //!   - a **login ping**: log in over SSH (host key checked against the pin) and refresh the
 //!     takeover flag's mtime, so another manager sees the host is taken (through sudo when the
 //!     login is not root and cannot write the flag, as in every connect);
@@ -421,7 +422,8 @@ async fn current_row(app: &App, uuid: &str, st: &TrackState) -> sqlx::Result<Opt
 /// hangs. Without this, such hosts would hold every slot for the whole timeout and the pings
 /// of the hosts that answer would wait behind them: a failure among those would be seen
 /// late. The slow tries are bounded too (each holds a socket): [`SLOW_TRIES_PER_SLOT`] per
-/// slot.
+/// slot. When they are all taken, a try keeps its slot rather than wait: a try is never
+/// paused (a paused try of a host that is merely slow could time out and count as failed).
 const SLOW_TRY_AFTER: Duration = Duration::from_secs(2);
 const SLOW_TRIES_PER_SLOT: usize = 4;
 
@@ -455,18 +457,17 @@ async fn ping(app: &Arc<App>, h: &HostRow, st: &TrackState) -> Result<(), &'stat
             let r = match tokio::time::timeout(SLOW_TRY_AFTER.min(timeout), &mut attempt).await {
                 Ok(r) => r,
                 Err(_) => {
-                    // A silent host or a hung sshd: the slot goes to the next host, and the
-                    // try waits out its timeout among the slow ones.
-                    drop(slot);
-                    tokio::time::timeout_at(deadline, async {
-                        let _slow = tracker
-                            .slow_ping_gate
-                            .enter(limit * SLOW_TRIES_PER_SLOT)
-                            .await;
-                        attempt.await
-                    })
-                    .await
-                    .unwrap_or(Err(PING_TIMEOUT))
+                    // A silent host or a hung sshd: when there is room among the slow tries,
+                    // the slot goes to the next host and this try waits out its timeout
+                    // aside (it goes on all the while: nothing here ever pauses a try).
+                    let mut slot = Some(slot);
+                    let _aside = tracker
+                        .slow_ping_gate
+                        .try_enter(limit * SLOW_TRIES_PER_SLOT)
+                        .inspect(|_| drop(slot.take()));
+                    tokio::time::timeout_at(deadline, attempt)
+                        .await
+                        .unwrap_or(Err(PING_TIMEOUT))
                 }
             };
             app.metrics.ping(started.elapsed(), r.err());
