@@ -16,6 +16,9 @@
 //! On SIGTERM/SIGINT, [`crate::shutdown`] stops gracefully; last, the node leaves the plane,
 //! so the other nodes take its hosts at once.
 //!
+//! Before anything, the soft limit on open files is raised to the hard limit (often 1,024 →
+//! 524,288): every HTTP connection, ping try and SSH session takes one.
+//!
 //! The first start (the admin account was just created) prints, once, where the API is, where
 //! the data directory is, and how to change the admin password. Later starts with the default
 //! password still in place warn about it; `--admin-password` on an existing store is ignored,
@@ -139,6 +142,7 @@ async fn build_app(cfg: &ServeConfig) -> anyhow::Result<(Arc<App>, bool)> {
 
 /// Run the server until SIGINT or SIGTERM.
 pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
+    raise_open_files_limit();
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| bind_error(cfg.listen, e))?;
@@ -254,6 +258,49 @@ async fn recover(app: &Arc<App>) -> anyhow::Result<()> {
 }
 
 /// Why the listener could not be made, naming the address and what to do.
+/// Below this many open files, a node can run out of them under ordinary load: HTTP
+/// connections alone may reach `rest.maxConnections` (1,024), and every ping try, SSH session
+/// and store connection takes one more.
+const OPEN_FILES_WANTED: u64 = 8192;
+
+/// Raise this process's soft limit on open files to its hard limit. The soft limit is often
+/// 1,024 (systemd's default, and most shells'), less than `rest.maxConnections` alone: run out,
+/// and pings fail for want of a socket — hosts that are fine would be marked Disconnected —
+/// while calls go unanswered. The hard limit is the administrator's (systemd's
+/// `LimitNOFILE`, 524,288 by default); a hard limit under [`OPEN_FILES_WANTED`] is warned about.
+fn raise_open_files_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read or write the struct passed in.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return;
+    }
+    let before = lim.rlim_cur;
+    if lim.rlim_cur < lim.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
+        };
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            lim = raised;
+            tracing::info!(
+                before,
+                now = lim.rlim_cur,
+                "raised the open-files limit to its hard limit"
+            );
+        }
+    }
+    if lim.rlim_cur < OPEN_FILES_WANTED {
+        tracing::warn!(
+            limit = lim.rlim_cur,
+            wanted = OPEN_FILES_WANTED,
+            "few open files allowed: HTTP connections (rest.maxConnections), ping tries and SSH sessions share them; raise the hard limit (systemd: LimitNOFILE=; a shell: ulimit -Hn)"
+        );
+    }
+}
+
 fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {
     let why = match e.kind() {
         std::io::ErrorKind::AddrInUse => {

@@ -2,7 +2,7 @@
 //! that are pointless end, a stop is graceful, a crash (kill -9) in the middle of concurrent
 //! adds, deletes, reconnects and state changes leaves every operation ended and nothing half
 //! done, a PostgreSQL restart under load is answered clearly and recovered from, and so is a
-//! full disk under the embedded SQLite.
+//! full disk under the embedded SQLite; a low open-files limit is raised at start.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -917,6 +917,52 @@ fn a_full_disk_is_named_and_outlived() {
     eprintln!("writes went on {took:?} after space was freed");
     assert_eq!(api.query("/zones?q=name=after&count=true")["total"], 1);
     assert_eq!(status_of(&api, &uuid)["status"], "Connected");
+}
+
+/// Started with a soft open-files limit of 256 under a hard one of 4,096 (as a shell's
+/// `ulimit` may leave them), the server raises the soft limit to the hard one, says so, and warns
+/// that 4,096 is few for a management node.
+#[test]
+fn the_open_files_limit_is_raised() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("nofile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = std::fs::File::create(dir.join("server.log")).unwrap();
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -Sn 256 && ulimit -Hn 4096 && exec '{}' serve --listen 127.0.0.1:{port} --data-dir '{}'",
+            env!("CARGO_BIN_EXE_hostplane"),
+            dir.display()
+        ))
+        .env_remove("HOSTPLANE_DATABASE_URL")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let api = Api::new(&format!("http://127.0.0.1:{port}"));
+    wait_until(Duration::from_secs(30), "the server answers", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && api.get("/management-nodes/ready").status == 200
+    });
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let numbers: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(numbers, ["4096", "4096"], "{line}");
+    let text = std::fs::read_to_string(dir.join("server.log")).unwrap();
+    assert!(text.contains("raised the open-files limit"), "{text}");
+    assert!(text.contains("few open files allowed"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 both_stores!(
