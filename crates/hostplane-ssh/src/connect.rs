@@ -312,16 +312,45 @@ async fn connect_addr(
 ) -> std::io::Result<TcpStream> {
     match source {
         Some(source) if addr.is_ipv4() == source.is_ipv4() => {
-            let socket = if addr.is_ipv4() {
-                tokio::net::TcpSocket::new_v4()?
-            } else {
-                tokio::net::TcpSocket::new_v6()?
-            };
-            socket.bind(std::net::SocketAddr::new(source, 0))?;
-            socket.connect(addr).await
+            socket_from(source)?.connect(addr).await
         }
         _ => TcpStream::connect(addr).await,
     }
+}
+
+/// A TCP socket bound to the address `source`, its port left to `connect`.
+///
+/// A plain `bind(source:0)` picks a local port there and then, unique across every
+/// destination; a socket that `connect`s unbound gets one unique only per destination. Each
+/// probe's socket stays in TIME_WAIT for a minute after it closes, so a node that probes tens
+/// of thousands of hosts from one source address would run out of its ~28,000 ephemeral ports:
+/// probes would fail and hosts that are fine be marked Disconnected. On Linux,
+/// `IP_BIND_ADDRESS_NO_PORT` makes the port wait for `connect`, as for an unbound socket
+/// (elsewhere, or on a kernel without it, the bind picks the port as before).
+fn socket_from(source: IpAddr) -> std::io::Result<tokio::net::TcpSocket> {
+    let socket = if source.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let on: libc::c_int = 1;
+        // SAFETY: setsockopt on a socket this function owns, with a c_int option value of
+        // the size given; a failure (an old kernel) leaves the socket as it was.
+        unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::IPPROTO_IP,
+                libc::IP_BIND_ADDRESS_NO_PORT,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+    socket.bind(std::net::SocketAddr::new(source, 0))?;
+    Ok(socket)
 }
 
 /// Try TCP every 2 s (each attempt bounded by `tcp_connect_timeout`) until `port_wait` elapses;
@@ -559,6 +588,23 @@ async fn auth_key(
 
 #[cfg(test)]
 mod tests {
+    /// Bound to a source address, a socket has no port until it connects, and then connects
+    /// from that address.
+    #[tokio::test]
+    async fn a_source_address_leaves_the_port_to_connect() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = listener.local_addr().unwrap();
+        let source: std::net::IpAddr = "127.0.0.77".parse().unwrap();
+        let socket = super::socket_from(source).unwrap();
+        assert_eq!(socket.local_addr().unwrap().port(), 0);
+        let accept = tokio::spawn(async move { listener.accept().await.unwrap().1 });
+        let stream = super::connect_addr(target, Some(source)).await.unwrap();
+        let local = stream.local_addr().unwrap();
+        assert_eq!(local.ip(), source);
+        assert_ne!(local.port(), 0);
+        assert_eq!(accept.await.unwrap(), local);
+    }
+
     use super::*;
 
     #[test]
