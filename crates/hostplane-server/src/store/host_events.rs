@@ -20,6 +20,27 @@ pub struct NewHostEvent<'a> {
     pub now: i64,
 }
 
+impl NewHostEvent<'_> {
+    /// The event as stored, from the row an insert returned (`id`, `host_name`,
+    /// `management_ip`).
+    pub(super) fn stored(&self, r: &sqlx::any::AnyRow) -> sqlx::Result<HostEventRow> {
+        Ok(HostEventRow {
+            id: r.try_get("id")?,
+            host_uuid: self.host_uuid.to_string(),
+            host_name: r.try_get("host_name")?,
+            management_ip: r.try_get("management_ip")?,
+            kind: self.kind.to_string(),
+            from: self.from.map(str::to_string),
+            to: self.to.map(str::to_string),
+            cause: self.cause.to_string(),
+            reason: self.reason.map(str::to_string),
+            job_uuid: self.job_uuid.map(str::to_string),
+            management_node_uuid: Some(self.management_node_uuid.to_string()),
+            create_date: self.now,
+        })
+    }
+}
+
 /// A recorded event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostEventRow {
@@ -58,20 +79,7 @@ impl Store {
         .bind(e.now)
         .fetch_one(self.pool())
         .await?;
-        Ok(HostEventRow {
-            id: r.try_get("id")?,
-            host_uuid: e.host_uuid.to_string(),
-            host_name: r.try_get("host_name")?,
-            management_ip: r.try_get("management_ip")?,
-            kind: e.kind.to_string(),
-            from: e.from.map(str::to_string),
-            to: e.to.map(str::to_string),
-            cause: e.cause.to_string(),
-            reason: e.reason.map(str::to_string),
-            job_uuid: e.job_uuid.map(str::to_string),
-            management_node_uuid: Some(e.management_node_uuid.to_string()),
-            create_date: e.now,
-        })
+        e.stored(&r)
     }
 
     /// Remove events older than `before` (epoch ms), and all but the newest `keep` events.

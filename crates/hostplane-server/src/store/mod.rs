@@ -20,6 +20,7 @@ pub mod global_configs;
 pub mod host_cleanup;
 pub mod host_event_subscriptions;
 pub mod host_events;
+pub mod host_status_group;
 pub mod hosts;
 pub mod jobs;
 pub mod leases;

@@ -222,6 +222,17 @@ fn start_up_with_unreachable_hosts(db: Db) {
             .execute(s.pool())
             .await
             .unwrap();
+            if connected_before && status != "Disconnected" {
+                sqlx::query(
+                    "INSERT INTO system_tag (uuid, resource_uuid, resource_type, tag, inherent, create_date, last_op_date) \
+                     VALUES ($1, $2, 'HostVO', 'ConnectedTime::1', 1, 1, 1)",
+                )
+                .bind(format!("{:032x}", 0xd000_0000u64 + i as u64))
+                .bind(&uuid)
+                .execute(s.pool())
+                .await
+                .unwrap();
+            }
         }
         sqlx::query("INSERT INTO job (uuid, api, state, create_date) VALUES ('cccccccccccccccccccccccccccccccc', 'AddKVMHost', 'Running', 1)")
             .execute(s.pool())
@@ -232,6 +243,11 @@ fn start_up_with_unreachable_hosts(db: Db) {
         s.count("SELECT COUNT(*) FROM host WHERE status = 'Connecting' AND cpu_num IS NULL");
     assert_eq!(cut_off_adds, 10);
     let maintained = s.count("SELECT COUNT(*) FROM host WHERE state = 'Maintenance'");
+    // Those that will change to Disconnected: Connected (not in maintenance), or reconnecting.
+    let to_disconnect = s.count(
+        "SELECT COUNT(*) FROM host WHERE state = 'Enabled' \
+         AND (status = 'Connected' OR (status = 'Connecting' AND cpu_num IS NOT NULL))",
+    );
 
     let t = Instant::now();
     env.server.start_again_no_wait();
@@ -278,6 +294,26 @@ fn start_up_with_unreachable_hosts(db: Db) {
             == 0
     });
     eprintln!("every host Disconnected {:?} after the start", t.elapsed());
+    // Each that changed has one event saying so, and lost its ConnectedTime tag; those already
+    // Disconnected have none.
+    assert_eq!(
+        s.count(
+            "SELECT COUNT(*) FROM host_event WHERE type = 'StatusChanged' \
+             AND to_value = 'Disconnected' AND cause IN ('boot', 'ping-failed')"
+        ),
+        to_disconnect
+    );
+    assert_eq!(
+        s.count("SELECT COUNT(DISTINCT host_uuid) FROM host_event WHERE type = 'StatusChanged'"),
+        to_disconnect
+    );
+    assert_eq!(
+        s.count(
+            "SELECT COUNT(*) FROM system_tag WHERE tag LIKE 'ConnectedTime::%' \
+             AND resource_uuid IN (SELECT uuid FROM host WHERE status = 'Disconnected')"
+        ),
+        0
+    );
     assert_eq!(
         env.api
             .query("/hosts?q=state=Maintenance&q=status=Connected&count=true")["total"],

@@ -38,10 +38,9 @@ use std::sync::Arc;
 use futures::FutureExt;
 use hostplane_ssh::{Session, SshError, TakeoverFlag, Unreachable};
 
+use super::disconnect::{mark_disconnected, Why};
 use super::events::{self, Change, Kind};
-use super::{
-    connect_options, facts, in_maintenance, SharedConnect, CONNECTED, CONNECTING, DISCONNECTED,
-};
+use super::{connect_options, facts, in_maintenance, SharedConnect, CONNECTED, CONNECTING};
 use crate::domain::api::operation;
 use crate::domain::cancel::Cancel;
 use crate::domain::catalogue::HOST;
@@ -343,44 +342,6 @@ async fn connected_events(app: &App, h: &HostRow, mode: Mode, pinned: &str) {
             let c = Change::new(Kind::HostKeyRepinned, Some(old), Some(pinned));
             events::record(app, &h.uuid, c.cause(mode.cause)).await;
         }
-    }
-}
-
-/// Why a host is marked Disconnected, for its event.
-#[derive(Debug, Clone, Copy)]
-pub struct Why<'a> {
-    /// The status it had settled in before (a connect sets Connecting while it runs): the
-    /// event's `from`.
-    pub was: &'a str,
-    /// See [`Mode::cause`].
-    pub cause: Option<&'a str>,
-    /// The failure's stable reason.
-    pub reason: Option<&'a str>,
-}
-
-/// Disconnected: the status, and the `ConnectedTime::` tag goes. A change from another settled
-/// status is a host event. Nothing happens to a host that is gone or Disconnected already (one
-/// statement tells: the status is written only where it differs).
-pub async fn mark_disconnected(app: &App, uuid: &str, why: Why<'_>) {
-    match app
-        .store
-        .host_change_status(uuid, DISCONNECTED, now_ms())
-        .await
-    {
-        Ok(true) => {
-            tracing::warn!(host.uuid = %uuid, old_status = %why.was, "host is Disconnected");
-            if let Err(e) = app.store.tags_remove_prefix(uuid, "ConnectedTime::").await {
-                tracing::error!(host.uuid = %uuid, error = %e, "could not remove the ConnectedTime tag");
-            }
-            if why.was != DISCONNECTED {
-                let c = Change::new(Kind::StatusChanged, Some(why.was), Some(DISCONNECTED))
-                    .cause(why.cause)
-                    .reason(why.reason);
-                events::record(app, uuid, c).await;
-            }
-        }
-        Ok(false) => {}
-        Err(e) => tracing::error!(host.uuid = %uuid, error = %e, "could not record Disconnected"),
     }
 }
 

@@ -113,36 +113,86 @@ impl<'a> Change<'a> {
 /// Record an event of `host` (before the host's row goes, for `Deleted`: the event copies its
 /// name and IP), count it, and hand it to the webhook subscriptions.
 pub async fn record(app: &App, host: &str, c: Change<'_>) {
-    let job = jobs::current();
-    let cause = c
-        .cause
-        .or(job.as_ref().map(|j| j.api.as_str()))
-        .unwrap_or("system");
-    let new = NewHostEvent {
-        host_uuid: host,
-        kind: c.kind.as_str(),
-        from: c.from,
-        to: c.to,
-        cause,
-        reason: c.reason,
-        job_uuid: job.as_ref().map(|j| j.uuid.as_str()),
-        management_node_uuid: &app.node.uuid,
-        now: now_ms(),
-    };
-    app.metrics.host_event(c.kind.as_str());
-    if c.kind == Kind::StatusChanged {
-        app.metrics
-            .status_change(c.from.unwrap_or(""), c.to.unwrap_or(""));
-    }
-    match app.store.host_event_insert(&new).await {
-        Ok(row) => {
-            tracing::debug!(host.uuid = %host, event = c.kind.as_str(), from = ?c.from, to = ?c.to, cause, "host event");
-            app.event_hooks.publish(app, &row);
-        }
-        Err(e) => {
-            tracing::error!(host.uuid = %host, event = c.kind.as_str(), error = %e, "could not record a host event")
+    let e = Event::of(app, host, c);
+    counted(app, &e);
+    match app.store.host_event_insert(&e.as_new()).await {
+        Ok(row) => published(app, &row),
+        Err(err) => {
+            tracing::error!(host.uuid = %host, event = c.kind.as_str(), error = %err, "could not record a host event")
         }
     }
+}
+
+/// An event ready to be written, owning its fields: made in the task that made the change
+/// (its `cause` and `jobUuid` come from that task's job), written by whichever writes it
+/// ([`super::disconnect`] writes many hosts' together).
+#[derive(Debug, Clone)]
+pub struct Event {
+    host_uuid: String,
+    kind: Kind,
+    from: Option<String>,
+    to: Option<String>,
+    cause: String,
+    reason: Option<String>,
+    job_uuid: Option<String>,
+    management_node_uuid: String,
+    now: i64,
+}
+
+impl Event {
+    pub fn of(app: &App, host: &str, c: Change<'_>) -> Event {
+        let job = jobs::current();
+        let cause = c
+            .cause
+            .or(job.as_ref().map(|j| j.api.as_str()))
+            .unwrap_or("system");
+        Event {
+            host_uuid: host.to_string(),
+            kind: c.kind,
+            from: c.from.map(str::to_string),
+            to: c.to.map(str::to_string),
+            cause: cause.to_string(),
+            reason: c.reason.map(str::to_string),
+            job_uuid: job.map(|j| j.uuid),
+            management_node_uuid: app.node.uuid.clone(),
+            now: now_ms(),
+        }
+    }
+
+    pub fn host_uuid(&self) -> &str {
+        &self.host_uuid
+    }
+
+    pub fn as_new(&self) -> NewHostEvent<'_> {
+        NewHostEvent {
+            host_uuid: &self.host_uuid,
+            kind: self.kind.as_str(),
+            from: self.from.as_deref(),
+            to: self.to.as_deref(),
+            cause: &self.cause,
+            reason: self.reason.as_deref(),
+            job_uuid: self.job_uuid.as_deref(),
+            management_node_uuid: &self.management_node_uuid,
+            now: self.now,
+        }
+    }
+}
+
+/// Count an event in the metrics (whether or not its write succeeds).
+pub fn counted(app: &App, e: &Event) {
+    app.metrics.host_event(e.kind.as_str());
+    if e.kind == Kind::StatusChanged {
+        app.metrics.status_change(
+            e.from.as_deref().unwrap_or(""),
+            e.to.as_deref().unwrap_or(""),
+        );
+    }
+}
+
+/// A recorded event: logged, and handed to the webhook subscriptions.
+pub fn published(app: &App, row: &HostEventRow) {
+    tracing::debug!(host.uuid = %row.host_uuid, event = %row.kind, from = ?row.from, to = ?row.to, cause = %row.cause, "host event");
+    app.event_hooks.publish(app, row);
 }
 
 /// An event as its inventory: the fields of `catalogue::HOST_EVENT`, in its order, null ones

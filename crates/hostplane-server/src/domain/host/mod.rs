@@ -13,8 +13,9 @@
 //! - [`update`]: UpdateHost and UpdateKVMHost.
 //! - [`delete`]: DeleteHost, Permissive and Enforcing; [`cleanup`]: removing a deleted host's
 //!   takeover flag, durably (it survives a crash and is retried while the host is unreachable).
-//! - [`tracker`]: pinging hosts, marking them Disconnected, reconnecting them, and taking all
-//!   hosts back under management when the server starts.
+//! - [`tracker`]: pinging hosts, reconnecting them, and taking all hosts back under management
+//!   when the server starts; [`disconnect`]: marking hosts Disconnected, many in one write when
+//!   they fail together.
 //! - [`crypto`]: host credentials encrypted at rest.
 //! - [`events`]: what happened to each host (QueryHostEvent), recorded where it happens;
 //!   [`event_hooks`]: webhook subscriptions to those events and their delivery.
@@ -29,6 +30,7 @@ pub mod cleanup;
 pub mod connect;
 pub mod crypto;
 pub mod delete;
+pub mod disconnect;
 pub mod event_hooks;
 pub mod events;
 pub mod facts;
@@ -95,6 +97,8 @@ pub struct Hosts {
     /// Bounds the adds connecting at once (`host.add.parallelismDegree`).
     add_gate: Gate,
     pub tracker: tracker::Tracker,
+    /// Hosts waiting to be marked Disconnected, written in groups.
+    disconnects: disconnect::Disconnects,
 }
 
 impl Hosts {
@@ -108,6 +112,7 @@ impl Hosts {
             ip_locks: Mutex::new(HashMap::new()),
             add_gate: Gate::default(),
             tracker: tracker::Tracker::default(),
+            disconnects: Default::default(),
         }
     }
 

@@ -72,7 +72,8 @@ use std::time::Duration;
 use hostplane_ssh::{Session, SshError};
 use tokio::task::JoinHandle;
 
-use super::connect::{connect, mark_disconnected, ssh_reason, Mode, PortWait, Why};
+use super::connect::{connect, ssh_reason, Mode, PortWait};
+use super::disconnect::{mark_disconnected, Why};
 use super::{connect_options, in_maintenance, CONNECTED, CONNECTING, DISCONNECTED};
 use crate::domain::global_config::keys;
 use crate::domain::App;
@@ -117,10 +118,10 @@ pub struct Tracker {
     store_gate: super::Gate,
 }
 
-/// The most store connections the tracker and the start-up pass use at once (of the pool's 8
-/// on SQLite, 16 on PostgreSQL): when thousands of hosts change status together (a data
-/// center that lost power, a start-up with every host down) their writes queue here, and the
-/// API keeps the rest of the pool.
+/// The most store connections the tracker and the start-up pass use at once for their reads
+/// and single-host writes (of the pool's 8 on SQLite, 16 on PostgreSQL), so the API keeps the
+/// rest of the pool. Marking hosts Disconnected takes one connection of its own, however many
+/// hosts change together ([`super::disconnect`]).
 const STORE_SLOTS: usize = 3;
 
 impl Tracker {
@@ -357,7 +358,6 @@ async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>, first: Option<Dur
                             cause: Some("ping-failed"),
                             reason: Some(reason),
                         };
-                        let _slot = app.hosts.tracker.store_slot().await;
                         mark_disconnected(&app, &uuid, why).await
                     }
                 }
@@ -805,7 +805,6 @@ async fn reconnect_at_start(app: &Arc<App>, uuid: &str) {
                 cause: Some("boot"),
                 reason: Some("HOST.SSH.PORT_CLOSED"),
             };
-            let _slot = app.hosts.tracker.store_slot().await;
             mark_disconnected(app, uuid, why).await;
         }
         return;
