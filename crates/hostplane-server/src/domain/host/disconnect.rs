@@ -12,8 +12,8 @@
 //! each a round trip to the store's worker (the cost BENCHMARKS.md j measured). No timer holds
 //! anyone back: a caller that finds no group being written writes at once, with everything
 //! queued so far; callers that queue meanwhile are written by the next group ("group commit").
-//! A group holds at most [`MAX_GROUP`] hosts, and only one group is written at a time, so marking
-//! hosts Disconnected takes one store connection however many fail at once.
+//! A group holds at most 500 hosts, and only one group is written at a time, so marking hosts
+//! Disconnected takes one store connection however many fail at once.
 //!
 //! Every caller still waits for its own host's write and hears whether it changed. A caller
 //! that goes away (its task ended) while its group is written loses nothing but the answer; the
