@@ -64,7 +64,7 @@ pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Arc<App>> {
 
 /// The application, and whether this is the first start (the admin account was just made).
 async fn build_app(cfg: &ServeConfig) -> anyhow::Result<(Arc<App>, bool)> {
-    std::fs::create_dir_all(&cfg.data_dir)?;
+    prepare_data_dir(&cfg.data_dir)?;
     let sqlite_lock = plane::sqlite_path(&cfg.data_dir, cfg.database_url.as_deref())
         .map(|db| plane::lock_sqlite(&db))
         .transpose()?;
@@ -258,6 +258,29 @@ async fn recover(app: &Arc<App>) -> anyhow::Result<()> {
 }
 
 /// Why the listener could not be made, naming the address and what to do.
+/// Create the data directory and check this user may write there, with an error that names
+/// the directory and the fix (the OS's own, "Permission denied (os error 13)", names neither).
+fn prepare_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let fix = "choose another --data-dir (HOSTPLANE_DATA_DIR), or let the user hostplane runs as \
+               create and write it";
+    std::fs::create_dir_all(dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create the data directory {}: {e}: {fix}",
+            shown.display()
+        )
+    })?;
+    let probe = dir.join(".hostplane-write-check");
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot write in the data directory {}: {e}: {fix}",
+                shown.display()
+            )
+        })
+}
+
 /// Below this many open files, a node can run out of them under ordinary load: HTTP
 /// connections alone may reach `rest.maxConnections` (1,024), and every ping try, SSH session
 /// and store connection takes one more.

@@ -1124,6 +1124,59 @@ fn serve_takes_only_server_options_and_says_where_it_is() {
         )) && err.contains("--listen"),
         "{err}"
     );
+    // A data directory that cannot be made, or not written: the error names it and the fix.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let under_file = file.join("data");
+    let (code, _, err) = run(&[
+        "serve",
+        "--listen",
+        &free,
+        "--data-dir",
+        under_file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot create the data directory {}",
+            under_file.display()
+        )) && err.contains("--data-dir"),
+        "{err}"
+    );
+    // Root may write anywhere: the read-only directory is tried as another user.
+    let read_only = dir.join("read-only");
+    std::fs::create_dir_all(&read_only).unwrap();
+    let status = std::process::Command::new("chmod")
+        .args(["555", read_only.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // A copy of the binary in the test's directory: the workspace may not be open to nobody.
+    let copy = dir.join("hostplane");
+    std::fs::copy(env!("CARGO_BIN_EXE_hostplane"), &copy).unwrap();
+    let out = std::process::Command::new("su")
+        .args(["nobody", "-s", "/bin/sh", "-c"])
+        .arg(format!(
+            "'{}' serve --listen {free} --data-dir '{}'",
+            copy.display(),
+            read_only.display()
+        ))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot write in the data directory {}",
+            read_only.display()
+        )) && err.contains("--data-dir"),
+        "{err}"
+    );
     first.kill().unwrap();
     first.wait().unwrap();
     // A later start: no banner; --admin-password is ignored, and says so; the default
