@@ -282,14 +282,17 @@ impl Client {
         r: reqwest::blocking::RequestBuilder,
     ) -> Result<(u16, Value, Option<String>), ClientError> {
         let resp = r.send().map_err(|e| {
-            let why = if e.is_connect() {
-                "cannot connect".to_string()
+            ClientError::Transport(if e.is_connect() {
+                format!(
+                    "cannot connect ({}): is `hostplane serve` running there? Another server: \
+                     --server URL (or HOSTPLANE_SERVER)",
+                    self.base
+                )
             } else if e.is_timeout() {
-                "no answer in time".to_string()
+                format!("no answer in time ({})", self.base)
             } else {
-                e.to_string()
-            };
-            ClientError::Transport(format!("{why} ({})", self.base))
+                format!("{e} ({})", self.base)
+            })
         })?;
         let status = resp.status().as_u16();
         let step = resp

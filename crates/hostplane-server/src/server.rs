@@ -84,7 +84,7 @@ async fn build_app(cfg: &ServeConfig) -> anyhow::Result<(Arc<App>, bool)> {
                 tracing::warn!(error = %e, "the database cannot be reached yet; trying again in 2 s");
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(store_open_error(cfg, e)),
         }
     };
     let configs = Configs::load(&store).await?;
@@ -258,6 +258,60 @@ async fn recover(app: &Arc<App>) -> anyhow::Result<()> {
 }
 
 /// Why the listener could not be made, naming the address and what to do.
+/// An error opening the store that waiting will not cure (a wrong user or password, a missing
+/// database, a migration that failed): it names the database, its password hidden, and where
+/// to look.
+fn store_open_error(cfg: &ServeConfig, e: anyhow::Error) -> anyhow::Error {
+    // The database's own message: sqlx's text repeats it ("error returned from database: X: X").
+    let cause = match e.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Database(d)) => d.message().to_string(),
+        _ => format!("{e:#}"),
+    };
+    match &cfg.database_url {
+        Some(url) => anyhow::anyhow!(
+            "cannot open the database {}: {cause}: check --database-url (HOSTPLANE_DATABASE_URL): \
+             its user and password, and that its database exists and the user may create tables in it",
+            without_password(url)
+        ),
+        None => anyhow::anyhow!(
+            "cannot open the SQLite database in {}: {cause}",
+            std::path::absolute(&cfg.data_dir)
+                .unwrap_or_else(|_| cfg.data_dir.clone())
+                .display()
+        ),
+    }
+}
+
+/// A database URL as it may be shown: `postgres://user:***@host/db?password=***`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(the URL given)".to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => kv.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
 /// Create the data directory and check this user may write there, with an error that names
 /// the directory and the fix (the OS's own, "Permission denied (os error 13)", names neither).
 fn prepare_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
@@ -379,4 +433,35 @@ fn first_start_notice(cfg: &ServeConfig, listen: SocketAddr, data_dir: &std::pat
          change the admin password:  {login} && hostplane account passwd\n\n",
         data_dir.display()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn a_database_url_is_shown_without_its_password() {
+        for (url, shown) in [
+            (
+                "postgres://hp:s3cret@db:5432/hostplane",
+                "postgres://hp:***@db:5432/hostplane",
+            ),
+            (
+                "postgres://hp:p@ss@db/hostplane?sslmode=require",
+                "postgres://hp:***@db/hostplane?sslmode=require",
+            ),
+            (
+                "postgresql://db/hostplane?user=hp&password=s3cret",
+                "postgresql://db/hostplane?user=hp&password=***",
+            ),
+            ("postgres://hp@db/hostplane", "postgres://hp@db/hostplane"),
+            (
+                "sqlite:///var/lib/hostplane/hostplane.db",
+                "sqlite:///var/lib/hostplane/hostplane.db",
+            ),
+            ("not a url s3cret", "(the URL given)"),
+        ] {
+            assert_eq!(without_password(url), shown, "{url}");
+        }
+    }
 }

@@ -618,7 +618,12 @@ fn api_errors_are_readable_and_exit_1() {
     assert_eq!(out.stderr, "error: the server answered HTTP 400: [isDefault] field is excepted a boolean, but was [maybe].\n");
     let out = cli.run(&["--server", "http://127.0.0.1:1", "api", "GetVersion"]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("cannot connect"), "{out:?}");
+    assert!(
+        out.stderr.contains("cannot connect (http://127.0.0.1:1)")
+            && out.stderr.contains("hostplane serve")
+            && out.stderr.contains("--server"),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -1148,6 +1153,31 @@ fn serve_takes_only_server_options_and_says_where_it_is() {
         )) && err.contains("--data-dir"),
         "{err}"
     );
+    // A database that refuses: the error names it, its password hidden, and what to check.
+    let pg = hostplane_testkit::pg::server_url();
+    let host = pg
+        .split_once('@')
+        .or_else(|| pg.split_once("://"))
+        .unwrap()
+        .1;
+    let wrong = format!("postgres://nosuchrole:S3cret-pw@{host}");
+    let (code, _, err) = run(&[
+        "serve",
+        "--listen",
+        &free,
+        "--data-dir",
+        dir.join("pg-data").to_str().unwrap(),
+        "--database-url",
+        &wrong,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cannot open the database postgres://nosuchrole:***@")
+            && err.contains("role \"nosuchrole\" does not exist")
+            && err.contains("--database-url"),
+        "{err}"
+    );
+    assert!(!err.contains("S3cret-pw"), "{err}");
     // Root may write anywhere: the read-only directory is tried as another user.
     let read_only = dir.join("read-only");
     std::fs::create_dir_all(&read_only).unwrap();
