@@ -20,7 +20,27 @@ pub struct NewHostEvent<'a> {
     pub now: i64,
 }
 
-impl NewHostEvent<'_> {
+/// A statement on the `Any` driver, with its bound values.
+pub(super) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+impl<'a> NewHostEvent<'a> {
+    /// Bind the event's nine values, in the order of the insert's columns (the host's name and
+    /// IP aside: the insert reads them from the host row).
+    pub(super) fn bind<'q>(&self, q: AnyQuery<'q>) -> AnyQuery<'q>
+    where
+        'a: 'q,
+    {
+        q.bind(self.host_uuid)
+            .bind(self.kind)
+            .bind(self.from)
+            .bind(self.to)
+            .bind(self.cause)
+            .bind(self.reason)
+            .bind(self.job_uuid)
+            .bind(self.management_node_uuid)
+            .bind(self.now)
+    }
+
     /// The event as stored, from the row an insert returned (`id`, `host_name`,
     /// `management_ip`).
     pub(super) fn stored(&self, r: &sqlx::any::AnyRow) -> sqlx::Result<HostEventRow> {
@@ -61,24 +81,14 @@ pub struct HostEventRow {
 impl Store {
     /// Record an event; returns it as stored (with its id and the host's name and IP).
     pub async fn host_event_insert(&self, e: &NewHostEvent<'_>) -> sqlx::Result<HostEventRow> {
-        let r = sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO host_event (host_uuid, host_name, management_ip, type, from_value, to_value, cause, reason, \
              job_uuid, management_node_uuid, create_date) \
              VALUES ($1, (SELECT name FROM host WHERE uuid = $1), (SELECT management_ip FROM host WHERE uuid = $1), \
              $2, $3, $4, $5, $6, $7, $8, $9) \
              RETURNING id, host_name, management_ip",
-        )
-        .bind(e.host_uuid)
-        .bind(e.kind)
-        .bind(e.from)
-        .bind(e.to)
-        .bind(e.cause)
-        .bind(e.reason)
-        .bind(e.job_uuid)
-        .bind(e.management_node_uuid)
-        .bind(e.now)
-        .fetch_one(self.pool())
-        .await?;
+        );
+        let r = e.bind(insert).fetch_one(self.pool()).await?;
         e.stored(&r)
     }
 

@@ -107,16 +107,7 @@ impl Store {
             );
             let mut q = sqlx::query(&sql);
             for e in &events {
-                q = q
-                    .bind(e.host_uuid)
-                    .bind(e.kind)
-                    .bind(e.from)
-                    .bind(e.to)
-                    .bind(e.cause)
-                    .bind(e.reason)
-                    .bind(e.job_uuid)
-                    .bind(e.management_node_uuid)
-                    .bind(e.now);
+                q = e.bind(q);
             }
             let by_host: HashMap<&str, &&NewHostEvent> =
                 events.iter().map(|e| (e.host_uuid, e)).collect();

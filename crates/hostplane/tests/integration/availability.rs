@@ -213,22 +213,18 @@ fn start_up_with_unreachable_hosts(db: Db) {
             .execute(s.pool())
             .await
             .unwrap();
-            sqlx::query(
-                "INSERT INTO system_tag (uuid, resource_uuid, resource_type, tag, inherent, create_date, last_op_date) \
-                 VALUES ($1, $2, 'HostVO', 'os::distribution::ubuntu', 1, 1, 1)",
-            )
-            .bind(format!("{:032x}", 0xb000_0000u64 + i as u64))
-            .bind(&uuid)
-            .execute(s.pool())
-            .await
-            .unwrap();
+            let mut tags = vec![(0xb000_0000u64, "os::distribution::ubuntu")];
             if connected_before && status != "Disconnected" {
+                tags.push((0xd000_0000u64, "ConnectedTime::1"));
+            }
+            for (base, tag) in tags {
                 sqlx::query(
                     "INSERT INTO system_tag (uuid, resource_uuid, resource_type, tag, inherent, create_date, last_op_date) \
-                     VALUES ($1, $2, 'HostVO', 'ConnectedTime::1', 1, 1, 1)",
+                     VALUES ($1, $2, 'HostVO', $3, 1, 1, 1)",
                 )
-                .bind(format!("{:032x}", 0xd000_0000u64 + i as u64))
+                .bind(format!("{:032x}", base + i as u64))
                 .bind(&uuid)
+                .bind(tag)
                 .execute(s.pool())
                 .await
                 .unwrap();
