@@ -143,6 +143,9 @@ async fn build_app(cfg: &ServeConfig) -> anyhow::Result<(Arc<App>, bool)> {
 /// Run the server until SIGINT or SIGTERM.
 pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     raise_open_files_limit();
+    if let Some(source) = cfg.ssh_source_address {
+        check_source_address(source)?;
+    }
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| bind_error(cfg.listen, e))?;
@@ -310,6 +313,19 @@ fn without_password(url: &str) -> String {
         None => tail.to_string(),
     };
     format!("{scheme}://{authority}{tail}")
+}
+
+/// `--ssh-source-address` must be an address of this machine: else every connection to every
+/// host would fail, and the hosts, not this setting, would look at fault.
+fn check_source_address(source: IpAddr) -> anyhow::Result<()> {
+    std::net::TcpListener::bind(SocketAddr::new(source, 0))
+        .map(drop)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "--ssh-source-address (HOSTPLANE_SSH_SOURCE_ADDRESS) {source} is not an address of this \
+                 machine ({e}): give one of its own addresses, or leave it out to let the system choose"
+            )
+        })
 }
 
 /// Create the data directory and check this user may write there, with an error that names

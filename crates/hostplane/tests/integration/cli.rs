@@ -1153,6 +1153,21 @@ fn serve_takes_only_server_options_and_says_where_it_is() {
         )) && err.contains("--data-dir"),
         "{err}"
     );
+    // An SSH source address this machine does not have: refused at start, not host by host.
+    let (code, _, err) = run(&[
+        "serve",
+        "--listen",
+        &free,
+        "--data-dir",
+        dir.join("src-data").to_str().unwrap(),
+        "--ssh-source-address",
+        "192.0.2.1",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("--ssh-source-address (HOSTPLANE_SSH_SOURCE_ADDRESS) 192.0.2.1 is not an address of this machine"),
+        "{err}"
+    );
     // A database that refuses: the error names it, its password hidden, and what to check.
     let pg = hostplane_testkit::pg::server_url();
     let host = pg
