@@ -373,11 +373,18 @@ async fn wait_for_port(
                 let _ = stream.set_nodelay(true);
                 return Ok(stream);
             }
-            Ok(Err(Some(cause))) if opts.fail_fast => {
+            Ok(Err(Failed::Answered(cause))) if opts.fail_fast => {
                 return Err(SshError::Unreachable {
                     host: host.to_string(),
                     port,
                     cause,
+                })
+            }
+            // Waiting would hide it: the next try lacks the same.
+            Ok(Err(Failed::Local(what))) => {
+                return Err(SshError::Local {
+                    host: host.to_string(),
+                    what,
                 })
             }
             _ => {}
@@ -395,30 +402,45 @@ async fn wait_for_port(
     }
 }
 
-/// One TCP attempt to every address the name resolves to; on failure, what the network
-/// answered, if it answered (None: another error).
+/// Why a TCP attempt failed.
+enum Failed {
+    /// The network answered.
+    Answered(Unreachable),
+    /// This machine lacked something to even try ([`crate::error::local_cause`]).
+    Local(&'static str),
+    /// No answer, or another error.
+    Other,
+}
+
+/// One TCP attempt to every address the name resolves to; on failure, the last one's why.
 async fn tcp_connect_sorted(
     host: &str,
     port: u16,
     source: Option<IpAddr>,
-) -> Result<TcpStream, Option<Unreachable>> {
+) -> Result<TcpStream, Failed> {
     let addrs: Vec<_> = match tokio::net::lookup_host((host, port)).await {
         Ok(a) => a.collect(),
-        Err(_) => return Err(Some(Unreachable::NameNotResolved)),
+        Err(_) => return Err(Failed::Answered(Unreachable::NameNotResolved)),
     };
     if addrs.is_empty() {
-        return Err(Some(Unreachable::NameNotResolved));
+        return Err(Failed::Answered(Unreachable::NameNotResolved));
     }
-    let mut why = None;
+    let mut why = Failed::Other;
     for a in addrs {
         match connect_addr(a, source).await {
             Ok(s) => return Ok(s),
             Err(e) => {
-                why = match e.kind() {
-                    std::io::ErrorKind::ConnectionRefused => Some(Unreachable::Refused),
-                    std::io::ErrorKind::HostUnreachable
-                    | std::io::ErrorKind::NetworkUnreachable => Some(Unreachable::NoRoute),
-                    _ => None,
+                why = match (e.kind(), crate::error::local_cause(&e)) {
+                    (_, Some(what)) => Failed::Local(what),
+                    (std::io::ErrorKind::ConnectionRefused, _) => {
+                        Failed::Answered(Unreachable::Refused)
+                    }
+                    (
+                        std::io::ErrorKind::HostUnreachable
+                        | std::io::ErrorKind::NetworkUnreachable,
+                        _,
+                    ) => Failed::Answered(Unreachable::NoRoute),
+                    _ => Failed::Other,
                 }
             }
         }

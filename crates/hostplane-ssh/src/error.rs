@@ -34,6 +34,11 @@ pub enum SshError {
         cause: Unreachable,
     },
 
+    /// This machine could not open the connection: out of open files, socket memory or local
+    /// ports. The host had no part in it: nothing should be concluded about the host.
+    #[error("this management server could not open a connection to {host}: it is out of {what}")]
+    Local { host: String, what: &'static str },
+
     /// A bounded stage took too long: `"banner"`, `"handshake"`, `"authentication"`, `"command"`, `"ping"`.
     #[error("ssh {stage} timed out")]
     Timeout { stage: &'static str },
@@ -109,10 +114,28 @@ fn fmt_status(s: Option<u32>) -> String {
     }
 }
 
+/// What this machine lacks, when a connection could not even be attempted for want of it.
+pub(crate) fn local_cause(e: &std::io::Error) -> Option<&'static str> {
+    match e.raw_os_error()? {
+        libc::EMFILE | libc::ENFILE => Some("open files"),
+        libc::ENOBUFS | libc::ENOMEM => Some("memory for sockets"),
+        libc::EADDRNOTAVAIL => Some("local ports (or its source address)"),
+        _ => None,
+    }
+}
+
 impl SshError {
+    /// Whether this is the management server's own failure, not the host's.
+    pub fn is_local(&self) -> bool {
+        matches!(self, SshError::Local { .. })
+    }
+
     /// What an operator should check or do, in one sentence, for each variant.
     pub fn hint(&self) -> &'static str {
         match self {
+            SshError::Local { .. } => {
+                "the management server's own trouble, not the host's: raise its open-files limit (systemd LimitNOFILE), or lower rest.maxConnections and host.ping.parallelismDegree; then reconnect the host"
+            }
             SshError::PortClosed { .. } => {
                 "check that the management IP is right, the host is up, sshd is running and the ssh port is not blocked by a firewall"
             }

@@ -52,12 +52,22 @@ pub async fn read_banner_from(
     let connect = crate::connect::tcp_connect(host, port, source);
     let mut stream = match tokio::time::timeout(bound, connect).await {
         Ok(Ok(s)) => s,
-        _ => {
-            return Err(SshError::PortClosed {
-                host: host.to_string(),
-                port,
-                waited: started.elapsed(),
-            })
+        r => {
+            let lacking = match &r {
+                Ok(Err(e)) => crate::error::local_cause(e),
+                _ => None,
+            };
+            return Err(match lacking {
+                Some(what) => SshError::Local {
+                    host: host.to_string(),
+                    what,
+                },
+                None => SshError::PortClosed {
+                    host: host.to_string(),
+                    port,
+                    waited: started.elapsed(),
+                },
+            });
         }
     };
     let _ = stream.set_nodelay(true);

@@ -9,7 +9,9 @@
 //! Then [`every_failed_step_names_a_fix`] walks every step of add, reconnect, state change and
 //! delete to its failure and checks the README's promise: each names its step and a fix, and
 //! [`silent_hosts_do_not_hold_up_the_pings_of_the_others`] checks that hosts whose pings wait
-//! out their timeout do not delay the judgement of the others.
+//! out their timeout do not delay the judgement of the others, and
+//! [`pings_that_fail_for_want_of_descriptors_judge_nobody`] that the server's own want is not
+//! blamed on its hosts.
 //!
 //! The simulator runs in this process on its own runtime; the server is a real process.
 
@@ -677,6 +679,67 @@ fn silent_hosts_do_not_hold_up_the_pings_of_the_others() {
         b.delete(uuid);
     }
     b.assert_no_leak("silent hosts");
+}
+
+/// A ping that fails for the management server's own want — here no file descriptor left: its
+/// limit lowered, from outside, under what it holds — judges nobody: the hosts stay Connected,
+/// the failures are counted as `HOST.SSH.LOCAL` and logged, and pings go on once descriptors
+/// are back. (Before, they failed as a closed port and the hosts were marked Disconnected.)
+#[test]
+fn pings_that_fail_for_want_of_descriptors_judge_nobody() {
+    let b = Bench::start();
+    let hosts: Vec<_> = (0..2).map(|_| fresh_host()).collect();
+    let uuids: Vec<String> = hosts.iter().map(|h| b.add_ok(h)).collect();
+    let pid = b.server.pid().unwrap().to_string();
+    // The soft limit only: raising a hard limit again may not be permitted.
+    let soft_limit = |n: &str| {
+        let ok = std::process::Command::new("prlimit")
+            .args(["--pid", &pid, &format!("--nofile={n}:")])
+            .status()
+            .unwrap()
+            .success();
+        assert!(
+            ok,
+            "prlimit (util-linux) sets the server's open-files limit"
+        );
+    };
+    let hard = std::fs::read_to_string(format!("/proc/{pid}/limits"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(4).map(str::to_string))
+        .unwrap();
+    soft_limit("8");
+    // Several rounds (a login ping every second, two tries each) with no socket to be had.
+    std::thread::sleep(Duration::from_secs(5));
+    soft_limit(&hard);
+    for uuid in &uuids {
+        assert_eq!(b.status(uuid).as_deref(), Some("Connected"), "{uuid}");
+    }
+    let metrics = b.api.send(Method::GET, "/metrics", None, &[]);
+    assert!(
+        metrics.text.contains("reason=\"HOST.SSH.LOCAL\""),
+        "{}",
+        metrics.text
+    );
+    assert!(b
+        .server
+        .log()
+        .contains("this management server is out of open files"));
+    // Pings go on: a host that dies now is judged as before.
+    inflict(&hosts[0], Fault::Down);
+    let t = Instant::now();
+    while b.status(&uuids[0]).as_deref() != Some("Disconnected") {
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "pings did not resume"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for (h, uuid) in hosts.iter().zip(&uuids) {
+        heal(h);
+        b.delete(uuid);
+    }
 }
 
 /// The README promises a fix in every add and reconnect error: walk each step to its failure

@@ -85,6 +85,7 @@ async fn try_remove(app: &App, row: &CleanupRow) -> Result<(), ()> {
         Ok(s) => s,
         Err(
             e @ (SshError::PortClosed { .. }
+            | SshError::Local { .. }
             | SshError::Unreachable { .. }
             | SshError::Timeout { .. }
             | SshError::Protocol(_)),

@@ -502,6 +502,12 @@ pub(super) fn ssh_error(h: &HostRow, user: &str, port: u16, e: SshError, mode: M
             format!("the host[{ip}] ssh port[{port}] not open after {} seconds, connect timeout", waited.as_secs()),
             format!("check that sshd runs on {ip}, listens on port {port}, and that no firewall blocks it from the management server"),
         ),
+        SshError::Local { .. } => (
+            "wait-for-ssh-port",
+            LOCAL_REASON,
+            e.to_string(),
+            e.hint().to_string(),
+        ),
         SshError::Unreachable { cause, .. } => (
             "wait-for-ssh-port",
             match cause {
@@ -594,9 +600,14 @@ pub(super) fn sudo_step(
 }
 
 /// The stable reason of an SSH failure (as in the `reason` of add and reconnect errors).
+/// The reason of an SSH failure that was this management server's own (out of open files,
+/// socket memory or local ports), not the host's: nothing is concluded about the host from it.
+pub const LOCAL_REASON: &str = "HOST.SSH.LOCAL";
+
 pub fn ssh_reason(e: &SshError) -> &'static str {
     match e {
         SshError::PortClosed { .. } => "HOST.SSH.PORT_CLOSED",
+        SshError::Local { .. } => LOCAL_REASON,
         SshError::Unreachable {
             cause: Unreachable::Refused,
             ..

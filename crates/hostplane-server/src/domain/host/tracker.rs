@@ -52,6 +52,10 @@
 //! for the tracker, which reconnects it when the port answers, so hosts that are down never
 //! hold the start-up pass.
 //!
+//! A ping that fails for this node's own want (out of open files, socket memory or local
+//! ports: `HOST.SSH.LOCAL`) judges nobody either: the host keeps its status, the failure is
+//! logged and counted, and the next round tries again.
+//!
 //! The tracker never marks a host Disconnected because the store failed: a round whose row
 //! cannot be read does nothing, and a reconnect that failed on the store does not count
 //! against `maxAttemptsNum`. When the node stops, every task ends and its sessions close.
@@ -72,7 +76,7 @@ use std::time::Duration;
 use hostplane_ssh::{Session, SshError};
 use tokio::task::JoinHandle;
 
-use super::connect::{connect, ssh_reason, Mode, PortWait};
+use super::connect::{connect, ssh_reason, Mode, PortWait, LOCAL_REASON};
 use super::disconnect::{mark_disconnected, Why};
 use super::{connect_options, in_maintenance, CONNECTED, CONNECTING, DISCONNECTED};
 use crate::domain::global_config::keys;
@@ -352,7 +356,7 @@ async fn run(app: Arc<App>, uuid: String, st: Arc<TrackState>, first: Option<Dur
             CONNECTED => {
                 // A fenced node judges nobody: another node may own the host by now.
                 if let Err(reason) = Box::pin(ping(&app, &h, &st)).await {
-                    if !app.plane.fenced() {
+                    if !app.plane.fenced() && reason != LOCAL_REASON {
                         let why = Why {
                             was: CONNECTED,
                             cause: Some("ping-failed"),
@@ -475,6 +479,12 @@ async fn ping(app: &Arc<App>, h: &HostRow, st: &TrackState) -> Result<(), &'stat
         };
         match r {
             Ok(()) => return Ok(()),
+            Err(LOCAL_REASON) => {
+                // This node's own trouble: the host is not judged by it (the caller marks
+                // nothing); the next round tries again.
+                tracing::error!(host.uuid = %h.uuid, "could not ping the host: this management server is out of open files, socket memory or local ports (see hostplane_host_ping_failures_total{{reason=\"HOST.SSH.LOCAL\"}})");
+                return Err(LOCAL_REASON);
+            }
             Err(why) => reason = why,
         }
         *st.session.lock().await = None;
@@ -651,7 +661,7 @@ async fn try_reconnect(app: &Arc<App>, h: &HostRow, st: &TrackState) {
             tracing::info!(host.uuid = %h.uuid, "host reconnected automatically");
         }
         Err(e) => {
-            if !store_failed(&e) {
+            if !not_the_hosts_doing(&e) {
                 st.failed_reconnects.fetch_add(1, Ordering::SeqCst);
             }
             if e.has_code(Code::HostPasswordChanged) {
@@ -686,9 +696,14 @@ async fn settle_stale_connecting(app: &Arc<App>, uuid: &str) {
     }
 }
 
-/// Whether an error came from the store (unreachable, its disk full), not from the host.
-fn store_failed(e: &crate::error::Error) -> bool {
+/// Whether an error came from the store (unreachable, its disk full) or this node's own want
+/// of open files or ports, not from the host.
+fn not_the_hosts_doing(e: &crate::error::Error) -> bool {
     e.store_hint().is_some()
+        || e.opaque
+            .as_ref()
+            .and_then(|o| o.get("reason"))
+            .is_some_and(|r| r == LOCAL_REASON)
 }
 
 /// What [`recover`] found.
