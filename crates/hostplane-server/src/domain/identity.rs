@@ -705,9 +705,13 @@ impl Logins {
     }
 
     /// A lock counted elsewhere (the database, by every node): refuse the pair here too until
-    /// it ends.
+    /// it ends. Not past [`MAX_TRACKED`] pairs: the database refuses the pair anyway, this only
+    /// spares queued password checks.
     fn remember_lock(&self, key: &LoginKey, failures: i64, until: i64) {
         let mut table = self.failures.lock().expect("login failures");
+        if table.len() >= MAX_TRACKED && !table.contains_key(key) {
+            return;
+        }
         let f = table.entry(key.clone()).or_insert(Failures {
             count: failures,
             since: now_ms(),

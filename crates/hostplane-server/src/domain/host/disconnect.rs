@@ -148,10 +148,11 @@ async fn write(app: &App, group: Vec<Pending>) {
             for p in group {
                 // A host named twice in a group changes once: the first caller hears it.
                 let outcome = if w.changed.contains(&p.uuid) && answered.insert(p.uuid.clone()) {
-                    if let Some(e) = &p.event {
-                        events::counted(app, e);
+                    let row = w.events.remove(&p.uuid);
+                    if let Some(r) = &row {
+                        events::counted(app, &r.kind, r.from.as_deref(), r.to.as_deref());
                     }
-                    Outcome::Changed(w.events.remove(&p.uuid).map(Box::new))
+                    Outcome::Changed(row.map(Box::new))
                 } else {
                     Outcome::Unchanged
                 };

@@ -114,7 +114,8 @@ impl<'a> Change<'a> {
 /// name and IP), count it, and hand it to the webhook subscriptions.
 pub async fn record(app: &App, host: &str, c: Change<'_>) {
     let e = Event::of(app, host, c);
-    counted(app, &e);
+    // Counted whether or not its write succeeds.
+    counted(app, c.kind.as_str(), c.from, c.to);
     match app.store.host_event_insert(&e.as_new()).await {
         Ok(row) => published(app, &row),
         Err(err) => {
@@ -178,14 +179,12 @@ impl Event {
     }
 }
 
-/// Count an event in the metrics (whether or not its write succeeds).
-pub fn counted(app: &App, e: &Event) {
-    app.metrics.host_event(e.kind.as_str());
-    if e.kind == Kind::StatusChanged {
-        app.metrics.status_change(
-            e.from.as_deref().unwrap_or(""),
-            e.to.as_deref().unwrap_or(""),
-        );
+/// Count an event in the metrics.
+pub fn counted(app: &App, kind: &str, from: Option<&str>, to: Option<&str>) {
+    app.metrics.host_event(kind);
+    if kind == Kind::StatusChanged.as_str() {
+        app.metrics
+            .status_change(from.unwrap_or(""), to.unwrap_or(""));
     }
 }
 

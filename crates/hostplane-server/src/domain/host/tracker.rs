@@ -118,6 +118,8 @@ pub struct Tracker {
     snapshot: Mutex<Option<Arc<Snapshot>>>,
     /// One refresh of the snapshot at a time.
     refreshing: tokio::sync::Mutex<()>,
+    /// When a ping last logged this node's own trouble (epoch ms).
+    local_trouble_logged: AtomicI64,
     /// Bounds the tracker's statements running at once ([`STORE_SLOTS`]).
     store_gate: super::Gate,
 }
@@ -481,8 +483,24 @@ async fn ping(app: &Arc<App>, h: &HostRow, st: &TrackState) -> Result<(), &'stat
             Ok(()) => return Ok(()),
             Err(LOCAL_REASON) => {
                 // This node's own trouble: the host is not judged by it (the caller marks
-                // nothing); the next round tries again.
-                tracing::error!(host.uuid = %h.uuid, "could not ping the host: this management server is out of open files, socket memory or local ports (see hostplane_host_ping_failures_total{{reason=\"HOST.SSH.LOCAL\"}})");
+                // nothing); the next round tries again. It hits every host at once: logged at
+                // most every 10 s, counted always (the metric).
+                let now = crate::time::now_ms();
+                let last = app
+                    .hosts
+                    .tracker
+                    .local_trouble_logged
+                    .load(Ordering::Relaxed);
+                if now - last >= 10_000
+                    && app
+                        .hosts
+                        .tracker
+                        .local_trouble_logged
+                        .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok()
+                {
+                    tracing::error!(host.uuid = %h.uuid, "could not ping the host: this management server is out of open files, socket memory or local ports; no host is judged meanwhile (logged at most every 10 s; every one is counted in hostplane_host_ping_failures_total{{reason=\"HOST.SSH.LOCAL\"}})");
+                }
                 return Err(LOCAL_REASON);
             }
             Err(why) => reason = why,
