@@ -125,11 +125,6 @@ pub(crate) fn local_cause(e: &std::io::Error) -> Option<&'static str> {
 }
 
 impl SshError {
-    /// Whether this is the management server's own failure, not the host's.
-    pub fn is_local(&self) -> bool {
-        matches!(self, SshError::Local { .. })
-    }
-
     /// What an operator should check or do, in one sentence, for each variant.
     pub fn hint(&self) -> &'static str {
         match self {

@@ -1130,11 +1130,7 @@ fn serve_takes_only_server_options_and_says_where_it_is() {
         "{err}"
     );
     // A data directory that cannot be made, or not written: the error names it and the fix.
-    let free = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .to_string();
+    let free = format!("127.0.0.1:{}", free_port());
     let file = dir.join("a-file");
     std::fs::write(&file, "").unwrap();
     let under_file = file.join("data");
